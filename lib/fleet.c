@@ -1,0 +1,251 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Fleets: a name, this process's node, the fleet size, validated options, and a
+ * registry of 256 rings (one per kind) created on first use from any thread.
+ */
+#include <orbit.h>
+
+#include <bsd/string.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "macro.h"
+#include "ring.h"
+
+#define FLEET_NAME_MAX        200
+#define FLEET_KINDS           256
+#define FLEET_DEFAULT_CAPACITY 1024u
+#define FLEET_MAX_CAPACITY    (1u << 24)
+#define FLEET_DEFAULT_PAYLOAD 256u
+#define FLEET_MAX_PAYLOAD     (1u << 20)
+#define FLEET_DEFAULT_MODE    0600u
+/* "/orbit-" NAME "-" KIND "-" UID and the NUL. */
+#define FLEET_SHM_NAME_MAX (7 + FLEET_NAME_MAX + 1 + 3 + 1 + 10 + 1)
+
+struct fleet_config {
+	uint32_t capacity;
+	uint32_t payload_max;
+	uint32_t mode;
+};
+
+struct orbit_fleet {
+	char name[FLEET_NAME_MAX + 1];
+	uint16_t node;
+	uint16_t size;
+	bool shared;
+	struct fleet_config config;
+	pthread_mutex_t create_lock; /* serialises ring creation; never taken once a ring exists */
+	_Atomic(orbit_ring_t *) rings[FLEET_KINDS];
+};
+
+static bool fleet_name_valid(const char *name)
+{
+	size_t len = 0;
+
+	if (name[0] == '.')
+		return false;
+	for (const char *p = name; *p; p++, len++) {
+		bool ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+			  (*p >= '0' && *p <= '9') || *p == '_' || *p == '.' || *p == '-';
+
+		if (!ok || len >= FLEET_NAME_MAX)
+			return false;
+	}
+	return len > 0;
+}
+
+static bool bytes_zero(const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i])
+			return false;
+	return true;
+}
+
+/* A field of a caller's options struct, or 0 when the caller's (older) struct ends before it. */
+#define OPTS_GET(opts, field)                                                                 \
+	(offsetof(orbit_fleet_options_t, field) + sizeof((opts)->field) <= (opts)->size ?     \
+		 (opts)->field :                                                              \
+		 0)
+
+static bool is_power_of_two(uint32_t v)
+{
+	return v && !(v & (v - 1));
+}
+
+static int fleet_config_from(const orbit_fleet_options_t *opts, struct fleet_config *config)
+{
+	uint32_t capacity = 0, payload_max = 0, mode = 0, flags = 0;
+
+	if (opts) {
+		if (opts->size < sizeof(opts->size))
+			return -EINVAL;
+		/* A newer caller's struct may be larger: only if it asks for nothing we lack. */
+		if (opts->size > sizeof(*opts) &&
+		    !bytes_zero((const uint8_t *)opts + sizeof(*opts), opts->size - sizeof(*opts)))
+			return -EINVAL;
+		capacity = OPTS_GET(opts, capacity);
+		payload_max = OPTS_GET(opts, payload_max);
+		mode = OPTS_GET(opts, mode);
+		flags = OPTS_GET(opts, flags);
+	}
+	config->capacity = capacity ? capacity : FLEET_DEFAULT_CAPACITY;
+	config->payload_max = payload_max ? payload_max : FLEET_DEFAULT_PAYLOAD;
+	config->mode = mode ? mode : FLEET_DEFAULT_MODE;
+	if (config->capacity < 2 || config->capacity > FLEET_MAX_CAPACITY ||
+	    !is_power_of_two(config->capacity))
+		return -EINVAL;
+	if (config->payload_max > FLEET_MAX_PAYLOAD)
+		return -EINVAL;
+	if (config->mode != 0600 && config->mode != 0640 && config->mode != 0660)
+		return -EINVAL;
+	return flags ? -EINVAL : 0;
+}
+
+static int fleet_join(const char *name, uint16_t node, uint16_t size,
+		      const orbit_fleet_options_t *opts, bool shared, orbit_fleet_t **out)
+{
+	struct fleet_config config;
+	orbit_fleet_t *fleet;
+	int ret;
+
+	if (!name || !out || !fleet_name_valid(name) || node >= size)
+		return -EINVAL;
+	ret = fleet_config_from(opts, &config);
+	if (ret < 0)
+		return ret;
+	fleet = calloc(1, sizeof(*fleet));
+	if (!fleet)
+		return -ENOMEM;
+	ret = pthread_mutex_init(&fleet->create_lock, NULL);
+	if (ret) {
+		free(fleet);
+		return -ret;
+	}
+	strlcpy(fleet->name, name, sizeof(fleet->name));
+	fleet->node = node;
+	fleet->size = size;
+	fleet->shared = shared;
+	fleet->config = config;
+	*out = fleet;
+	return 0;
+}
+
+ORBIT_EXPORT int orbit_fleet_join(const char *name, uint16_t node, uint16_t size,
+				  const orbit_fleet_options_t *opts, orbit_fleet_t **fleet)
+{
+	return fleet_join(name, node, size, opts, false, fleet);
+}
+
+ORBIT_EXPORT int orbit_fleet_join_shm(const char *name, uint16_t node, uint16_t size,
+				      const orbit_fleet_options_t *opts, orbit_fleet_t **fleet)
+{
+	return fleet_join(name, node, size, opts, true, fleet);
+}
+
+ORBIT_EXPORT void orbit_fleet_leave(orbit_fleet_t *fleet)
+{
+	if (!fleet)
+		return;
+	for (unsigned kind = 0; kind < FLEET_KINDS; kind++)
+		ring_close(atomic_load_explicit(&fleet->rings[kind], memory_order_relaxed));
+	pthread_mutex_destroy(&fleet->create_lock);
+	free(fleet);
+}
+
+static void segment_name(const orbit_fleet_t *fleet, unsigned kind, char *buf, size_t size)
+{
+	snprintf(buf, size, "/orbit-%s-%u-%lu", fleet->name, kind, (unsigned long)geteuid());
+}
+
+ORBIT_EXPORT int orbit_fleet_unlink(orbit_fleet_t *fleet)
+{
+	char name[FLEET_SHM_NAME_MAX];
+	int removed = 0, error = 0;
+
+	if (!fleet)
+		return -EINVAL;
+	if (!fleet->shared)
+		return 0;
+	for (unsigned kind = 0; kind < FLEET_KINDS; kind++) {
+		int ret;
+
+		segment_name(fleet, kind, name, sizeof(name));
+		ret = ring_unlink(name);
+		if (ret > 0)
+			removed++;
+		else if (ret < 0 && !error)
+			error = ret;
+	}
+	return error ? error : removed;
+}
+
+ORBIT_EXPORT const char *orbit_fleet_name(const orbit_fleet_t *fleet)
+{
+	return fleet ? fleet->name : NULL;
+}
+
+ORBIT_EXPORT uint16_t orbit_fleet_node(const orbit_fleet_t *fleet)
+{
+	return fleet ? fleet->node : 0;
+}
+
+ORBIT_EXPORT uint16_t orbit_fleet_size(const orbit_fleet_t *fleet)
+{
+	return fleet ? fleet->size : 0;
+}
+
+ORBIT_EXPORT int orbit_fleet_is_shared(const orbit_fleet_t *fleet)
+{
+	return fleet ? fleet->shared : -EINVAL;
+}
+
+static int fleet_ring_create(orbit_fleet_t *fleet, uint8_t kind, orbit_ring_t **out)
+{
+	char name[FLEET_SHM_NAME_MAX];
+	struct ring_config config = {
+		.kind = kind,
+		.node = fleet->node,
+		.capacity = fleet->config.capacity,
+		.payload_max = fleet->config.payload_max,
+		.mode = fleet->config.mode,
+		.shm_name = NULL,
+	};
+
+	if (fleet->shared) {
+		segment_name(fleet, kind, name, sizeof(name));
+		config.shm_name = name;
+	}
+	return ring_open(&config, out);
+}
+
+ORBIT_EXPORT int orbit_fleet_ring(orbit_fleet_t *fleet, uint8_t kind, orbit_ring_t **ring)
+{
+	orbit_ring_t *found;
+	int ret = 0;
+
+	if (!fleet || !ring)
+		return -EINVAL;
+	/* Acquire: pairs with the release store below, so the ring is seen fully built. */
+	found = atomic_load_explicit(&fleet->rings[kind], memory_order_acquire);
+	if (found) {
+		*ring = found;
+		return 0;
+	}
+	pthread_mutex_lock(&fleet->create_lock);
+	found = atomic_load_explicit(&fleet->rings[kind], memory_order_relaxed);
+	if (!found) {
+		ret = fleet_ring_create(fleet, kind, &found);
+		if (ret == 0)
+			atomic_store_explicit(&fleet->rings[kind], found, memory_order_release);
+	}
+	pthread_mutex_unlock(&fleet->create_lock);
+	if (ret == 0)
+		*ring = found;
+	return ret;
+}

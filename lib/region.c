@@ -1,0 +1,234 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Region backing: aligned heap memory, or a POSIX shm segment that is created,
+ * reserved, formatted and validated without ever exposing a half-made segment.
+ */
+#include "region.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+
+#define REGION_ALIGN 64
+/* How long a joiner waits for another process that is formatting the segment. */
+#define REGION_LOCK_TIMEOUT_NS (2ull * 1000000000ull)
+#define REGION_LOCK_POLL_NS    (200ull * 1000ull)
+
+int region_open_local(const struct region_spec *spec, struct region *region)
+{
+	void *base;
+	int ret;
+
+	if (posix_memalign(&base, REGION_ALIGN, spec->size))
+		return -ENOMEM;
+	memset(base, 0, spec->size);
+	ret = spec->init(base, spec->size, spec->ctx);
+	if (ret < 0) {
+		free(base);
+		return ret;
+	}
+	*region = (struct region){ .base = base, .size = spec->size, .shared = false };
+	return 0;
+}
+
+/*
+ * Opens the name, creating it if absent. Opening an existing object first (without
+ * O_CREAT) lets a segment planted by another user fail on ownership, which fstat
+ * reports, rather than on the sticky-directory rules that O_CREAT would trip.
+ * glibc's shm_open adds O_NOFOLLOW, so a symlink planted under the name gives ELOOP.
+ */
+static int shm_open_or_create(const char *name, mode_t mode, bool *created)
+{
+	for (;;) {
+		int fd = shm_open(name, O_RDWR | O_CLOEXEC, 0);
+
+		if (fd >= 0 || errno != ENOENT) {
+			*created = false;
+			return fd >= 0 ? fd : -errno;
+		}
+		fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+		if (fd >= 0 || errno != EEXIST) {
+			*created = true;
+			return fd >= 0 ? fd : -errno;
+		}
+	}
+}
+
+/*
+ * Creation and validation happen under an exclusive flock(2) on the object. The
+ * kernel drops the lock when its holder dies, so a creator killed half-way leaves
+ * an unformatted object the next joiner formats, never a wedged one. Bounded, so a
+ * stopped (not dead) holder makes joiners fail with -ETIMEDOUT instead of hanging.
+ */
+static int lock_segment(int fd)
+{
+	struct timespec pause = { .tv_nsec = REGION_LOCK_POLL_NS };
+	unsigned long long waited = 0;
+
+	while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		if (errno != EWOULDBLOCK && errno != EINTR)
+			return -errno;
+		if (waited >= REGION_LOCK_TIMEOUT_NS)
+			return -ETIMEDOUT;
+		nanosleep(&pause, NULL);
+		waited += REGION_LOCK_POLL_NS;
+	}
+	return 0;
+}
+
+static int check_owner(const char *name, const struct stat *st, mode_t mode)
+{
+	if (!S_ISREG(st->st_mode)) {
+		orbit_log_debug("%s: not a regular shm object", name);
+		return -EPROTO;
+	}
+	if (st->st_uid != geteuid()) {
+		orbit_log_debug("%s: owned by uid %u, not by us (uid %u)", name,
+				(unsigned)st->st_uid, (unsigned)geteuid());
+		return -EPERM;
+	}
+	if (st->st_mode & 07777 & ~mode) {
+		orbit_log_debug("%s: mode %04o grants more than the fleet's %04o", name,
+				(unsigned)(st->st_mode & 07777), (unsigned)mode);
+		return -EACCES;
+	}
+	return 0;
+}
+
+static bool all_zero(const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i])
+			return false;
+	return true;
+}
+
+static int map_segment(int fd, size_t size, void **base)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+
+	if (p == MAP_FAILED)
+		return -errno;
+	*base = p;
+	return 0;
+}
+
+/*
+ * Reserves every page before anything touches them: on a full /dev/shm ftruncate
+ * alone succeeds and the first store raises SIGBUS; posix_fallocate says ENOSPC.
+ */
+static int reserve_and_format(int fd, const struct region_spec *spec, void **base)
+{
+	int ret;
+
+	if (ftruncate(fd, 0) < 0 || ftruncate(fd, (off_t)spec->size) < 0)
+		return -errno;
+	ret = posix_fallocate(fd, 0, (off_t)spec->size);
+	if (ret) {
+		orbit_log_debug("%s: cannot reserve %zu bytes: %s", spec->name, spec->size,
+				strerror(ret));
+		return -ret;
+	}
+	if (fchmod(fd, spec->mode) < 0)
+		return -errno;
+	ret = map_segment(fd, spec->size, base);
+	if (ret < 0)
+		return ret;
+	memset(*base, 0, spec->size);
+	ret = spec->init(*base, spec->size, spec->ctx);
+	if (ret < 0)
+		munmap(*base, spec->size);
+	return ret;
+}
+
+static int attach_segment(int fd, const struct region_spec *spec, const struct stat *st,
+			  void **base)
+{
+	uint8_t head[REGION_HEAD_MAX];
+	ssize_t got = pread(fd, head, spec->head_len, 0);
+	int ret;
+
+	if (got < 0)
+		return -errno;
+	ret = spec->check(head, (size_t)got, (uint64_t)st->st_size, spec->ctx);
+	if (ret < 0)
+		return ret;
+	return map_segment(fd, spec->size, base);
+}
+
+/* On failure the object is cut back to nothing, so no one maps unreserved pages. */
+static int format_segment(int fd, const struct region_spec *spec, void **base)
+{
+	int ret = reserve_and_format(fd, spec, base);
+
+	if (ret < 0 && ftruncate(fd, 0) < 0)
+		orbit_log_debug("%s: cannot truncate after a failed format", spec->name);
+	return ret;
+}
+
+/* A header that is still all zero was never formatted: its creator died before finishing. */
+static bool is_unformatted(int fd, const struct region_spec *spec, const struct stat *st)
+{
+	uint8_t head[REGION_HEAD_MAX];
+	ssize_t got;
+
+	if (st->st_size == 0)
+		return true;
+	got = pread(fd, head, spec->head_len, 0);
+	return got == (ssize_t)spec->head_len && all_zero(head, spec->head_len);
+}
+
+int region_open_shm(const struct region_spec *spec, struct region *region)
+{
+	struct stat st;
+	bool created;
+	void *base = NULL;
+	int fd, ret;
+
+	fd = shm_open_or_create(spec->name, spec->mode, &created);
+	if (fd < 0) {
+		orbit_log_debug("%s: shm_open: %s", spec->name, strerror(-fd));
+		return fd;
+	}
+	ret = lock_segment(fd);
+	if (ret == 0)
+		ret = fstat(fd, &st) < 0 ? -errno : check_owner(spec->name, &st, spec->mode);
+	if (ret == 0) {
+		if (is_unformatted(fd, spec, &st))
+			ret = format_segment(fd, spec, &base);
+		else
+			ret = attach_segment(fd, spec, &st, &base);
+	}
+	if (ret < 0 && created)
+		shm_unlink(spec->name);
+	/* Closing drops the flock; the mapping stays valid. */
+	close(fd);
+	if (ret < 0)
+		return ret;
+	*region = (struct region){ .base = base, .size = spec->size, .shared = true };
+	return 0;
+}
+
+void region_close(struct region *region)
+{
+	if (region->shared)
+		munmap(region->base, region->size);
+	else
+		free(region->base);
+	region->base = NULL;
+}
+
+int region_unlink(const char *name)
+{
+	if (shm_unlink(name) == 0)
+		return 1;
+	return errno == ENOENT ? 0 : -errno;
+}

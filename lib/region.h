@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A block of memory and how it is backed: process-local (aligned heap) or a POSIX
+ * shared-memory segment. The layer above formats and validates the contents through
+ * the two callbacks; it never learns which backing it got.
+ */
+#ifndef ORBIT_REGION_H
+#define ORBIT_REGION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct region {
+	void *base;
+	size_t size;
+	bool shared; /* a POSIX shm mapping (other processes may map it too) */
+};
+
+/* Formats fresh zeroed memory. Called once, before anyone else can use the region. */
+typedef int (*region_init_fn)(void *base, size_t size, void *ctx);
+
+/*
+ * Validates an existing segment from a private copy of its first head_len bytes
+ * (fewer if the object is shorter) and its real size, before anything is mapped.
+ */
+typedef int (*region_check_fn)(const void *head, size_t head_len, uint64_t object_size,
+			       void *ctx);
+
+struct region_spec {
+	const char *name; /* shm name ("/orbit-..."); unused for local regions */
+	size_t size;
+	size_t head_len; /* bytes copied for check(); at most REGION_HEAD_MAX */
+	mode_t mode;     /* permissions of a new segment; an existing one may grant no more */
+	region_init_fn init;
+	region_check_fn check;
+	void *ctx;
+};
+
+#define REGION_HEAD_MAX 256
+
+int region_open_local(const struct region_spec *spec, struct region *region);
+int region_open_shm(const struct region_spec *spec, struct region *region);
+void region_close(struct region *region);
+
+/* 1 if the name was removed, 0 if there was none, or a negative errno. */
+int region_unlink(const char *name);
+
+#endif

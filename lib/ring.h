@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: MIT */
+/* The slot protocol over a region; the fleet opens and closes rings through this. */
+#ifndef ORBIT_RING_H
+#define ORBIT_RING_H
+
+#include <orbit.h>
+
+struct ring_config {
+	uint8_t kind;
+	uint16_t node;        /* written into every id this handle mints */
+	uint32_t capacity;    /* power of two >= 2 */
+	uint32_t payload_max; /* 256 selects layout 1, anything else layout 2 */
+	uint32_t mode;        /* permissions of a new segment */
+	const char *shm_name; /* NULL: process-local memory */
+};
+
+int ring_open(const struct ring_config *config, orbit_ring_t **ring);
+void ring_close(orbit_ring_t *ring);
+
+/* Removes a ring's segment name: 1 removed, 0 absent, or a negative errno. */
+int ring_unlink(const char *shm_name);
+
+#endif
