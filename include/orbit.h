@@ -36,14 +36,24 @@ typedef struct orbit_fleet orbit_fleet_t;
 typedef struct orbit_ring orbit_ring_t;
 
 typedef struct orbit_fleet_options {
-	size_t size;          /* sizeof(orbit_fleet_options_t), set by ORBIT_FLEET_OPTIONS_INIT */
+	size_t size;	      /* sizeof(orbit_fleet_options_t), set by ORBIT_FLEET_OPTIONS_INIT */
 	uint32_t capacity;    /* slots per ring, power of two >= 2; 0 = 1024 */
 	uint32_t payload_max; /* payload bytes per slot; 0 or 256 = layout 1, else layout 2 */
-	uint32_t mode;        /* permissions of new segments: 0 = 0600; 0640 and 0660 allowed */
-	uint32_t flags;       /* reserved: must be 0 */
+	uint32_t mode;	      /* permissions of new segments: 0 = 0600; 0640 and 0660 allowed */
+	uint32_t flags;	      /* reserved: must be 0 */
 } orbit_fleet_options_t;
 
-#define ORBIT_FLEET_OPTIONS_INIT { .size = sizeof(orbit_fleet_options_t) }
+#ifdef __cplusplus
+#define ORBIT_FLEET_OPTIONS_INIT                          \
+	{                                                 \
+		sizeof(orbit_fleet_options_t), 0, 0, 0, 0 \
+	}
+#else
+#define ORBIT_FLEET_OPTIONS_INIT                      \
+	{                                             \
+		.size = sizeof(orbit_fleet_options_t) \
+	}
+#endif
 
 int orbit_fleet_join(const char *name, uint16_t node, uint16_t size,
 		     const orbit_fleet_options_t *opts, orbit_fleet_t **fleet);
@@ -95,19 +105,19 @@ int orbit_cache_open(orbit_fleet_t *fleet, uint8_t kind, orbit_cache_t **cache);
 void orbit_cache_close(orbit_cache_t *cache);
 int orbit_cache_put(orbit_cache_t *cache, const void *key, size_t key_len, const void *value,
 		    size_t value_len, uint64_t ttl_ms);
-int orbit_cache_get(orbit_cache_t *cache, const void *key, size_t key_len, void *buf,
-		    size_t size, size_t *value_len);
+int orbit_cache_get(orbit_cache_t *cache, const void *key, size_t key_len, void *buf, size_t size,
+		    size_t *value_len);
 int orbit_cache_delete(orbit_cache_t *cache, const void *key, size_t key_len);
 int orbit_cache_reset(orbit_cache_t *cache, const void *prefix, size_t prefix_len);
 
 typedef struct orbit_events orbit_events_t;
 
 typedef struct orbit_event {
-	orbit_id_t id;         /* publisher = orbit_id_node(id) */
+	orbit_id_t id;	       /* publisher = orbit_id_node(id) */
 	uint64_t timestamp_ms; /* publisher's clock, Unix ms */
 	uint32_t topic_len;
-	uint32_t len;          /* payload length (may exceed the caller's buffer) */
-	char topic[256];       /* NUL-terminated; topics are 1..255 bytes */
+	uint32_t len;	 /* payload length (may exceed the caller's buffer) */
+	char topic[256]; /* NUL-terminated; topics are 1..255 bytes */
 } orbit_event_t;
 
 int orbit_events_open(orbit_fleet_t *fleet, uint8_t kind, orbit_events_t **events);
@@ -137,7 +147,7 @@ int orbit_guard_release(orbit_guard_t *guard);
 
 typedef struct orbit_member {
 	uint16_t node;
-	uint8_t state;         /* ORBIT_MEMBER_* */
+	uint8_t state;	       /* ORBIT_MEMBER_* */
 	uint64_t last_beat_ms; /* Unix ms of the newest beat; 0 when missing */
 } orbit_member_t;
 

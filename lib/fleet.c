@@ -17,13 +17,13 @@
 #include "macro.h"
 #include "ring.h"
 
-#define FLEET_NAME_MAX        200
-#define FLEET_KINDS           256
+#define FLEET_NAME_MAX	       200
+#define FLEET_KINDS	       256
 #define FLEET_DEFAULT_CAPACITY 1024u
-#define FLEET_MAX_CAPACITY    (1u << 24)
-#define FLEET_DEFAULT_PAYLOAD 256u
-#define FLEET_MAX_PAYLOAD     (1u << 20)
-#define FLEET_DEFAULT_MODE    0600u
+#define FLEET_MAX_CAPACITY     (1u << 24)
+#define FLEET_DEFAULT_PAYLOAD  256u
+#define FLEET_MAX_PAYLOAD      (1u << 20)
+#define FLEET_DEFAULT_MODE     0600u
 /* "/orbit-" NAME "-" KIND "-" UID and the NUL. */
 #define FLEET_SHM_NAME_MAX (7 + FLEET_NAME_MAX + 1 + 3 + 1 + 10 + 1)
 
@@ -68,10 +68,10 @@ static bool bytes_zero(const uint8_t *p, size_t n)
 }
 
 /* A field of a caller's options struct, or 0 when the caller's (older) struct ends before it. */
-#define OPTS_GET(opts, field)                                                                 \
-	(offsetof(orbit_fleet_options_t, field) + sizeof((opts)->field) <= (opts)->size ?     \
-		 (opts)->field :                                                              \
-		 0)
+#define OPTS_GET(opts, field)                                                           \
+	(offsetof(orbit_fleet_options_t, field) + sizeof((opts)->field) <= (opts)->size \
+		 ? (opts)->field                                                        \
+		 : 0)
 
 static bool is_power_of_two(uint32_t v)
 {

@@ -209,7 +209,8 @@ int region_open_shm(const struct region_spec *spec, struct region *region)
 	}
 	if (ret < 0 && created)
 		shm_unlink(spec->name);
-	/* Closing drops the flock; the mapping stays valid. */
+	/* Explicitly: the mapping keeps the open file alive, and with it a lock close() would leave. */
+	flock(fd, LOCK_UN);
 	close(fd);
 	if (ret < 0)
 		return ret;

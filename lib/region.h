@@ -25,14 +25,13 @@ typedef int (*region_init_fn)(void *base, size_t size, void *ctx);
  * Validates an existing segment from a private copy of its first head_len bytes
  * (fewer if the object is shorter) and its real size, before anything is mapped.
  */
-typedef int (*region_check_fn)(const void *head, size_t head_len, uint64_t object_size,
-			       void *ctx);
+typedef int (*region_check_fn)(const void *head, size_t head_len, uint64_t object_size, void *ctx);
 
 struct region_spec {
 	const char *name; /* shm name ("/orbit-..."); unused for local regions */
 	size_t size;
 	size_t head_len; /* bytes copied for check(); at most REGION_HEAD_MAX */
-	mode_t mode;     /* permissions of a new segment; an existing one may grant no more */
+	mode_t mode;	 /* permissions of a new segment; an existing one may grant no more */
 	region_init_fn init;
 	region_check_fn check;
 	void *ctx;

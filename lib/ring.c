@@ -29,13 +29,15 @@
 #include "macro.h"
 #include "region.h"
 
-#define RING_MAGIC      0x4F524254u
+#define RING_MAGIC	0x4F524254u
 #define RING_PAYLOAD_V1 256
 #define RING_SLOT_ALIGN 64
 /* How long an uncommitted claim may hold up readers and the next lap's writer. */
 #define RING_STALL_NS (200ull * 1000000ull)
 /* Torn reads retried before -EAGAIN: a lapping writer settles within a few tries. */
 #define RING_READ_TRIES 4
+/* The largest counter whose committed seq, 2c+2, fits in 64 bits. */
+#define RING_COUNTER_MAX ((UINT64_MAX - 2) / 2)
 
 /* Byte offsets of every shared field, named once per layout (DESIGN.md §4). */
 struct ring_layout {
@@ -270,8 +272,9 @@ static int check_magic(const struct ring_open_ctx *ctx, const uint8_t *head)
 	if (head_u32(head, layout->hdr_magic) == RING_MAGIC)
 		return 0;
 	if (head_u32(head, other->hdr_magic) == RING_MAGIC)
-		orbit_log_debug("%s: segment has layout %u, the fleet's payload_max needs layout %u",
-				ctx->name, other->version, layout->version);
+		orbit_log_debug(
+			"%s: segment has layout %u, the fleet's payload_max needs layout %u",
+			ctx->name, other->version, layout->version);
 	else
 		orbit_log_debug("%s: bad magic 0x%08x", ctx->name,
 				head_u32(head, layout->hdr_magic));
@@ -343,8 +346,8 @@ int ring_open(const struct ring_config *config, orbit_ring_t **out)
 		.check = ring_check,
 		.ctx = &ctx,
 	};
-	ret = config->shm_name ? region_open_shm(&spec, &ring->region) :
-				 region_open_local(&spec, &ring->region);
+	ret = config->shm_name ? region_open_shm(&spec, &ring->region)
+			       : region_open_local(&spec, &ring->region);
 	if (ret < 0) {
 		free(ring);
 		return ret;
@@ -385,6 +388,9 @@ static bool slot_take(const orbit_ring_t *ring, uint8_t *slot, uint64_t c)
 	uint64_t cur = atomic_load_explicit(seq, memory_order_relaxed);
 	struct backoff wait = { 0 };
 
+	/* A head someone set past the end of the seq space: no slot can be taken. */
+	if (c > RING_COUNTER_MAX)
+		return false;
 	for (;;) {
 		if (cur >= mine)
 			return false;
@@ -415,23 +421,24 @@ static void slot_fill(const orbit_ring_t *ring, uint8_t *slot, orbit_id_t id, ui
 	atomic_store_explicit(field64(slot, layout->slot_id), id, memory_order_relaxed);
 	atomic_store_explicit(field8(slot, layout->slot_kind), frame_kind, memory_order_relaxed);
 	atomic_store_explicit(field64(slot, layout->slot_ver), ver, memory_order_relaxed);
-	atomic_store_explicit(field32(slot, layout->slot_len), (uint32_t)len,
-			      memory_order_relaxed);
+	atomic_store_explicit(field32(slot, layout->slot_len), (uint32_t)len, memory_order_relaxed);
 	copy_in(slot + layout->slot_payload, payload, len);
 }
 
 static void slot_commit(const orbit_ring_t *ring, uint8_t *slot, uint64_t c)
 {
-	uint64_t mine = 2 * c + 1;
+	_Atomic uint64_t *seq = field64(slot, ring->layout->slot_seq);
 
 	/*
-	 * Release: pairs with the reader's acquire load of seq. A CAS rather than a store:
-	 * a writer whose slot was taken over after the stall bound must not publish over
-	 * the lap that owns it now.
+	 * Only a writer stopped past the stall bound can find its slot taken over; it must
+	 * not publish over the lap that owns it now. A check, not a CAS: a CAS would cost a
+	 * locked instruction on every write, and cannot protect that writer's content stores
+	 * anyway (see BUGS in orbit(7)).
 	 */
-	atomic_compare_exchange_strong_explicit(field64(slot, ring->layout->slot_seq), &mine,
-						2 * c + 2, memory_order_release,
-						memory_order_relaxed);
+	if (atomic_load_explicit(seq, memory_order_relaxed) != 2 * c + 1)
+		return;
+	/* Release: pairs with the reader's acquire load of seq. */
+	atomic_store_explicit(seq, 2 * c + 2, memory_order_release);
 }
 
 static long futex_op(const orbit_ring_t *ring, int op, uint32_t val, const struct timespec *at)
@@ -483,15 +490,21 @@ ORBIT_EXPORT int orbit_ring_write(orbit_ring_t *ring, uint8_t frame_kind, uint64
 
 /* ---- reading ---- */
 
+/*
+ * slot_read() result when the slot still holds an older lap: c was never written,
+ * or is claimed and its writer has not taken the slot yet. Only the head can tell,
+ * and the caller decides when to read it.
+ */
+#define SLOT_UNREACHED (-EINPROGRESS)
+
 /* Why counter c cannot be read, from the seq its slot holds. */
-static int unread_reason(const orbit_ring_t *ring, uint64_t c, uint64_t seq)
+static int unread_reason(uint64_t c, uint64_t seq)
 {
 	if (seq > 2 * c + 2)
 		return -ENOENT; /* a later lap took the slot */
 	if (seq == 2 * c + 1)
 		return -EAGAIN; /* being written */
-	/* The slot still holds an older lap: c is claimed if the head passed it. */
-	return c < load_head(ring) ? -EAGAIN : -ENOENT;
+	return SLOT_UNREACHED;
 }
 
 /* A consistent snapshot may still be impossible: the segment is writable by anyone. */
@@ -514,20 +527,25 @@ static int slot_read(const orbit_ring_t *ring, uint64_t c, orbit_frame_t *frame,
 	const uint64_t committed = 2 * c + 2;
 	orbit_frame_t snap;
 
+	if (c > RING_COUNTER_MAX)
+		return -ENOENT;
 	for (int tries = 0; tries < RING_READ_TRIES; tries++) {
 		/* Acquire: pairs with the writer's release commit, making its content visible. */
 		uint64_t before = atomic_load_explicit(seq, memory_order_acquire);
 
 		if (before != committed)
-			return unread_reason(ring, c, before);
-		snap.id = atomic_load_explicit(field64(slot, layout->slot_id), memory_order_relaxed);
-		snap.kind = atomic_load_explicit(field8(slot, layout->slot_kind),
-						 memory_order_relaxed);
-		snap.ver = atomic_load_explicit(field64(slot, layout->slot_ver), memory_order_relaxed);
-		snap.len = atomic_load_explicit(field32(slot, layout->slot_len),
-						memory_order_relaxed);
+			return unread_reason(c, before);
+		snap.id =
+			atomic_load_explicit(field64(slot, layout->slot_id), memory_order_relaxed);
+		snap.kind =
+			atomic_load_explicit(field8(slot, layout->slot_kind), memory_order_relaxed);
+		snap.ver =
+			atomic_load_explicit(field64(slot, layout->slot_ver), memory_order_relaxed);
+		snap.len =
+			atomic_load_explicit(field32(slot, layout->slot_len), memory_order_relaxed);
 		if (snap.len <= ring->payload_max)
-			copy_out(buf, slot + layout->slot_payload, snap.len < size ? snap.len : size);
+			copy_out(buf, slot + layout->slot_payload,
+				 snap.len < size ? snap.len : size);
 		/* Acquire fence: pairs with the writer's release fence in slot_take(), so content
 		 * from any later writer shows up as a changed seq below. */
 		atomic_thread_fence(memory_order_acquire);
@@ -535,6 +553,17 @@ static int slot_read(const orbit_ring_t *ring, uint64_t c, orbit_frame_t *frame,
 			return frame_verify(ring, c, &snap, frame, size);
 	}
 	return -EAGAIN;
+}
+
+/* A single read: a counter the slot has not reached is claimed (-EAGAIN) if the head passed it. */
+static int read_counter(const orbit_ring_t *ring, uint64_t c, orbit_frame_t *frame, void *buf,
+			size_t size)
+{
+	int ret = slot_read(ring, c, frame, buf, size);
+
+	if (ret == SLOT_UNREACHED)
+		ret = c < load_head(ring) ? -EAGAIN : -ENOENT;
+	return ret;
 }
 
 static int check_read_args(const orbit_ring_t *ring, const orbit_frame_t *frame, const void *buf,
@@ -553,8 +582,8 @@ static uint64_t counter_of_id(uint64_t head, orbit_id_t id)
 	return c;
 }
 
-ORBIT_EXPORT int orbit_ring_read(orbit_ring_t *ring, orbit_id_t id, orbit_frame_t *frame,
-				 void *buf, size_t size)
+ORBIT_EXPORT int orbit_ring_read(orbit_ring_t *ring, orbit_id_t id, orbit_frame_t *frame, void *buf,
+				 size_t size)
 {
 	int ret = check_read_args(ring, frame, buf, size);
 
@@ -562,7 +591,7 @@ ORBIT_EXPORT int orbit_ring_read(orbit_ring_t *ring, orbit_id_t id, orbit_frame_
 		return ret;
 	if (orbit_id_kind(id) != ring->kind)
 		return -ENOENT;
-	return slot_read(ring, counter_of_id(load_head(ring), id), frame, buf, size);
+	return read_counter(ring, counter_of_id(load_head(ring), id), frame, buf, size);
 }
 
 ORBIT_EXPORT int orbit_ring_read_at(orbit_ring_t *ring, uint64_t counter, orbit_frame_t *frame,
@@ -570,7 +599,7 @@ ORBIT_EXPORT int orbit_ring_read_at(orbit_ring_t *ring, uint64_t counter, orbit_
 {
 	int ret = check_read_args(ring, frame, buf, size);
 
-	return ret < 0 ? ret : slot_read(ring, counter, frame, buf, size);
+	return ret < 0 ? ret : read_counter(ring, counter, frame, buf, size);
 }
 
 ORBIT_EXPORT int orbit_ring_read_head(orbit_ring_t *ring, orbit_frame_t *frame, void *buf,
@@ -582,12 +611,12 @@ ORBIT_EXPORT int orbit_ring_read_head(orbit_ring_t *ring, orbit_frame_t *frame, 
 	if (ret < 0)
 		return ret;
 	head = load_head(ring);
-	return head ? slot_read(ring, head - 1, frame, buf, size) : -ENOENT;
+	return head ? read_counter(ring, head - 1, frame, buf, size) : -ENOENT;
 }
 
 enum claim_state {
-	CLAIM_PENDING,   /* nothing after it yet: plain -EAGAIN */
-	CLAIM_SETTLED,   /* its seq moved on: read it again */
+	CLAIM_PENDING,	 /* nothing after it yet: plain -EAGAIN */
+	CLAIM_SETTLED,	 /* its seq moved on: read it again */
 	CLAIM_ABANDONED, /* still uncommitted at the stall bound: count it lost */
 };
 
@@ -623,6 +652,10 @@ ORBIT_EXPORT int orbit_ring_next(orbit_ring_t *ring, uint64_t *cursor, orbit_fra
 		return -EINVAL;
 	c = *cursor;
 	for (;;) {
+		/* The slot first: a delivered frame never touches the writers' header line. */
+		ret = slot_read(ring, c, frame, buf, size);
+		if (ret == 0 || ret == -EMSGSIZE)
+			break;
 		head = load_head(ring);
 		if (c >= head) {
 			ret = -EAGAIN;
@@ -631,15 +664,15 @@ ORBIT_EXPORT int orbit_ring_next(orbit_ring_t *ring, uint64_t *cursor, orbit_fra
 		if (head - c > ring->capacity) {
 			skipped += head - ring->capacity - c;
 			c = head - ring->capacity;
+			continue;
 		}
-		ret = slot_read(ring, c, frame, buf, size);
-		if (ret == 0 || ret == -EMSGSIZE)
-			break;
-		if (ret == -EAGAIN) {
+		if (ret == -EAGAIN || ret == SLOT_UNREACHED) {
 			enum claim_state state = claim_wait(ring, c);
 
-			if (state == CLAIM_PENDING)
+			if (state == CLAIM_PENDING) {
+				ret = -EAGAIN;
 				break;
+			}
 			/* Bounded, so a slot someone keeps rewriting cannot hold the cursor. */
 			if (state == CLAIM_SETTLED && settled++ < RING_READ_TRIES)
 				continue;

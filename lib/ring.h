@@ -7,10 +7,10 @@
 
 struct ring_config {
 	uint8_t kind;
-	uint16_t node;        /* written into every id this handle mints */
+	uint16_t node;	      /* written into every id this handle mints */
 	uint32_t capacity;    /* power of two >= 2 */
 	uint32_t payload_max; /* 256 selects layout 1, anything else layout 2 */
-	uint32_t mode;        /* permissions of a new segment */
+	uint32_t mode;	      /* permissions of a new segment */
 	const char *shm_name; /* NULL: process-local memory */
 };
 
