@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Typed values: a fixed-size value published as one frame (frame kind 0, ver 0) on the
+ * caller's ring; a load returns the newest committed value frame of exactly that size.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <orbit.h>
+
+#include "macro.h"
+
+#define VALUE_FRAME_KIND 0
+
+/* Values up to this size are staged on the stack; larger ones in a heap buffer. */
+#define VALUE_STACK_BYTES 256
+
+ORBIT_EXPORT int orbit_value_store(orbit_fleet_t *fleet, uint8_t kind, const void *value,
+				   size_t size)
+{
+	orbit_ring_t *ring;
+	int r;
+
+	if (!fleet || !value || size == 0)
+		return -EINVAL;
+	r = orbit_fleet_ring(fleet, kind, &ring);
+	if (r < 0)
+		return r;
+	return orbit_ring_write(ring, VALUE_FRAME_KIND, 0, value, size, NULL);
+}
+
+/* Once a slot older than `counter` has been reused, every older counter is gone as well. */
+static bool value_lapped(orbit_ring_t *ring, uint64_t counter)
+{
+	return orbit_ring_head(ring) - counter > orbit_ring_capacity(ring);
+}
+
+/*
+ * Walks back from the head over at most one lap, past claims still being written and
+ * frames of other kinds, to the newest committed value frame; buf holds it only on 0.
+ */
+static int value_find_newest(orbit_ring_t *ring, void *buf, size_t size)
+{
+	uint64_t head = orbit_ring_head(ring);
+	uint64_t steps = orbit_ring_capacity(ring);
+
+	for (uint64_t counter = head; counter > 0 && steps > 0; steps--) {
+		orbit_frame_t frame;
+		int r;
+
+		counter--;
+		r = orbit_ring_read_at(ring, counter, &frame, buf, size);
+		if (r == -EMSGSIZE && frame.kind == VALUE_FRAME_KIND)
+			return -EMSGSIZE;
+		if (r == -ENOENT && value_lapped(ring, counter))
+			return -EAGAIN;
+		if (r < 0 || frame.kind != VALUE_FRAME_KIND)
+			continue;
+		return frame.len == size ? 0 : -EMSGSIZE;
+	}
+	return -ENOENT;
+}
+
+ORBIT_EXPORT int orbit_value_load(orbit_fleet_t *fleet, uint8_t kind, void *value, size_t size)
+{
+	unsigned char stack[VALUE_STACK_BYTES];
+	orbit_ring_t *ring;
+	void *staging;
+	int r;
+
+	if (!fleet || !value || size == 0)
+		return -EINVAL;
+	r = orbit_fleet_ring(fleet, kind, &ring);
+	if (r < 0)
+		return r;
+	if (size > orbit_ring_payload_max(ring))
+		return -EMSGSIZE;
+
+	/* A failed or torn read may have scribbled on its buffer: the caller's stays untouched. */
+	staging = size <= sizeof(stack) ? stack : malloc(size);
+	if (!staging)
+		return -ENOMEM;
+	r = value_find_newest(ring, staging, size);
+	if (r == 0)
+		memcpy(value, staging, size);
+	if (staging != stack)
+		free(staging);
+	return r;
+}
