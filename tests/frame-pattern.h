@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Self-describing frames for cross-process tests: the payload of frame `seq` by writer
+ * node `writer` is derived from the pair and carries a checksum, so any reader can tell
+ * an exact frame from a torn or mixed one without sharing state with the writer.
+ */
+#ifndef ORBIT_FRAME_PATTERN_H
+#define ORBIT_FRAME_PATTERN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <orbit.h>
+
+/* writer u16, seq u64, then bytes derived from both, then a checksum u32 of all before it. */
+#define PATTERN_MIN_LEN 14u
+
+/* Writes frame `seq` as node `writer` (the node the ring's fleet joined as); ver = seq. */
+int pattern_write(orbit_ring_t *ring, uint16_t writer, uint64_t seq, orbit_id_t *id);
+
+/* The same in two steps, for callers that keep the payload somewhere of their own. */
+size_t pattern_fill(void *buf, size_t max, uint16_t writer, uint64_t seq);
+int pattern_write_filled(orbit_ring_t *ring, uint16_t writer, uint64_t seq, const void *payload,
+			 size_t len, orbit_id_t *id);
+
+/*
+ * 0 when frame and payload (len bytes in buf) are exactly what pattern_write stored,
+ * with the writer and seq decoded; -1 for anything else (torn, mixed, wrong id or kind).
+ */
+int pattern_verify(orbit_ring_t *ring, const orbit_frame_t *frame, const void *buf,
+		   uint16_t *writer, uint64_t *seq);
+
+/* The same for a payload of which only the first `size` bytes (at least 10) were copied. */
+int pattern_verify_prefix(orbit_ring_t *ring, const orbit_frame_t *frame, const void *buf,
+			  size_t size, uint16_t *writer, uint64_t *seq);
+
+#endif

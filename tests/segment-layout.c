@@ -1,0 +1,184 @@
+/* SPDX-License-Identifier: MIT */
+/* Raw access to ring segments for tests, by the offsets of DESIGN.md section 4. */
+#include "segment-layout.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+#define SHM_DIR "/dev/shm"
+
+const struct seg_layout seg_layout_v1 = {
+	.version = 1,
+	.header_size = 128,
+	.hdr_magic = 0,
+	.hdr_version = 4,
+	.hdr_kind = 8,
+	.hdr_capacity = 16,
+	.hdr_write_pos = 24,
+	.hdr_futex = 32,
+	.hdr_waiters = 36,
+	.hdr_payload_capacity = SEG_NO_FIELD,
+	.hdr_slot_stride = SEG_NO_FIELD,
+	.slot_seq = 0,
+	.slot_id = 8,
+	.slot_kind = 16,
+	.slot_ver = 24,
+	.slot_len = 32,
+	.slot_payload = 40,
+};
+
+const struct seg_layout seg_layout_v2 = {
+	.version = 2,
+	.header_size = 64,
+	.hdr_write_pos = 0,
+	.hdr_capacity = 8,
+	.hdr_magic = 16,
+	.hdr_version = 20,
+	.hdr_payload_capacity = 24,
+	.hdr_slot_stride = 28,
+	.hdr_kind = 32,
+	.hdr_futex = 36,
+	.hdr_waiters = 40,
+	.slot_seq = 0,
+	.slot_id = 8,
+	.slot_ver = 16,
+	.slot_len = 24,
+	.slot_kind = 28,
+	.slot_payload = 32,
+};
+
+static int is_layout_v1(uint32_t payload_max)
+{
+	return payload_max == 0 || payload_max == SEG_V1_PAYLOAD;
+}
+
+const struct seg_layout *seg_layout_for(uint32_t payload_max)
+{
+	return is_layout_v1(payload_max) ? &seg_layout_v1 : &seg_layout_v2;
+}
+
+size_t seg_slot_stride(uint32_t payload_max)
+{
+	if (is_layout_v1(payload_max))
+		return 320;
+	return (seg_layout_v2.slot_payload + payload_max + 63) / 64 * 64;
+}
+
+size_t seg_size(uint32_t capacity, uint32_t payload_max)
+{
+	return seg_layout_for(payload_max)->header_size +
+	       (size_t)capacity * seg_slot_stride(payload_max);
+}
+
+int seg_map_open(struct seg_map *map, const char *fleet, uint8_t kind, uint32_t capacity,
+		 uint32_t payload_max)
+{
+	char path[512];
+	struct stat st;
+	void *base;
+	int fd;
+
+	test_segment_path(path, sizeof(path), fleet, kind);
+	fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0 || st.st_size == 0) {
+		close(fd);
+		return -EPROTO;
+	}
+	base = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (base == MAP_FAILED) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	*map = (struct seg_map){
+		.fd = fd,
+		.base = base,
+		.size = (size_t)st.st_size,
+		.capacity = capacity,
+		.payload_max = payload_max ? payload_max : SEG_V1_PAYLOAD,
+		.layout = seg_layout_for(payload_max),
+	};
+	return 0;
+}
+
+void seg_map_close(struct seg_map *map)
+{
+	munmap(map->base, map->size);
+	close(map->fd);
+	map->base = NULL;
+}
+
+uint8_t *seg_slot(const struct seg_map *map, uint64_t counter)
+{
+	size_t index = (size_t)(counter & (map->capacity - 1));
+
+	return map->base + map->layout->header_size + index * seg_slot_stride(map->payload_max);
+}
+
+uint64_t seg_load64(const uint8_t *base, size_t offset)
+{
+	return __atomic_load_n((const uint64_t *)(base + offset), __ATOMIC_SEQ_CST);
+}
+
+void seg_store64(uint8_t *base, size_t offset, uint64_t value)
+{
+	__atomic_store_n((uint64_t *)(base + offset), value, __ATOMIC_SEQ_CST);
+}
+
+uint64_t seg_fetch_add64(uint8_t *base, size_t offset, uint64_t delta)
+{
+	return __atomic_fetch_add((uint64_t *)(base + offset), delta, __ATOMIC_SEQ_CST);
+}
+
+uint32_t seg_load32(const uint8_t *base, size_t offset)
+{
+	return __atomic_load_n((const uint32_t *)(base + offset), __ATOMIC_SEQ_CST);
+}
+
+void seg_store32(uint8_t *base, size_t offset, uint32_t value)
+{
+	__atomic_store_n((uint32_t *)(base + offset), value, __ATOMIC_SEQ_CST);
+}
+
+void seg_store8(uint8_t *base, size_t offset, uint8_t value)
+{
+	__atomic_store_n(base + offset, value, __ATOMIC_SEQ_CST);
+}
+
+uint64_t seg_claim_and_abandon(struct seg_map *map)
+{
+	uint64_t counter = seg_fetch_add64(map->base, map->layout->hdr_write_pos, 1);
+
+	seg_store64(seg_slot(map, counter), map->layout->slot_seq, 2 * counter + 1);
+	return counter;
+}
+
+int seg_await_waiter(const struct seg_map *map, int timeout_ms)
+{
+	uint64_t deadline = test_now_ms() + (uint64_t)timeout_ms;
+
+	while (seg_load32(map->base, map->layout->hdr_waiters) == 0) {
+		if (test_now_ms() >= deadline)
+			return -ETIMEDOUT;
+		usleep(1000);
+	}
+	return 0;
+}
+
+void seg_shm_name(char *buf, size_t size, const char *fleet, uint8_t kind)
+{
+	char path[512];
+
+	test_segment_path(path, sizeof(path), fleet, kind);
+	snprintf(buf, size, "%s", path + strlen(SHM_DIR));
+}

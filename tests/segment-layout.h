@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The two shm ring layouts of DESIGN.md section 4, named once, and raw access to a
+ * ring segment for tests that must plant what a dead or hostile peer would leave.
+ */
+#ifndef ORBIT_SEGMENT_LAYOUT_H
+#define ORBIT_SEGMENT_LAYOUT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SEG_MAGIC      0x4F524254u
+#define SEG_V1_PAYLOAD 256u
+#define SEG_NO_FIELD   SIZE_MAX
+
+/* Byte offsets of one layout; SEG_NO_FIELD where the layout has no such field. */
+struct seg_layout {
+	uint32_t version;
+	size_t header_size;
+	size_t hdr_magic, hdr_version, hdr_kind, hdr_capacity, hdr_write_pos;
+	size_t hdr_futex, hdr_waiters, hdr_payload_capacity, hdr_slot_stride;
+	size_t slot_seq, slot_id, slot_kind, slot_ver, slot_len, slot_payload;
+};
+
+extern const struct seg_layout seg_layout_v1;
+extern const struct seg_layout seg_layout_v2;
+
+/* payload_max as given in the fleet options: 0 and 256 select layout 1. */
+const struct seg_layout *seg_layout_for(uint32_t payload_max);
+size_t seg_slot_stride(uint32_t payload_max);
+size_t seg_size(uint32_t capacity, uint32_t payload_max);
+
+/* A ring segment mapped by hand, as another process would map it. */
+struct seg_map {
+	int fd;
+	uint8_t *base;
+	size_t size;
+	uint32_t capacity;
+	uint32_t payload_max;
+	const struct seg_layout *layout;
+};
+
+/* Maps the existing segment of fleet/kind (its whole object). 0 or a negative errno. */
+int seg_map_open(struct seg_map *map, const char *fleet, uint8_t kind, uint32_t capacity,
+		 uint32_t payload_max);
+void seg_map_close(struct seg_map *map);
+
+uint8_t *seg_slot(const struct seg_map *map, uint64_t counter);
+
+/* Atomic (seq_cst) access to a field of the shared mapping, as a peer would do it. */
+uint64_t seg_load64(const uint8_t *base, size_t offset);
+void seg_store64(uint8_t *base, size_t offset, uint64_t value);
+uint64_t seg_fetch_add64(uint8_t *base, size_t offset, uint64_t delta);
+uint32_t seg_load32(const uint8_t *base, size_t offset);
+void seg_store32(uint8_t *base, size_t offset, uint32_t value);
+void seg_store8(uint8_t *base, size_t offset, uint8_t value);
+
+/* Claims the next counter by hand and leaves it odd, as a writer that died mid-write. */
+uint64_t seg_claim_and_abandon(struct seg_map *map);
+
+/* Waits until some process sleeps in orbit_ring_wait on the mapped ring: 0 or -ETIMEDOUT. */
+int seg_await_waiter(const struct seg_map *map, int timeout_ms);
+
+/* The shm_open name ("/orbit-...") of a fleet's ring. */
+void seg_shm_name(char *buf, size_t size, const char *fleet, uint8_t kind);
+
+#endif

@@ -1,0 +1,554 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Many writer processes lapping each other on tiny rings while reader processes check
+ * every frame they accept, and writers that died mid-write (claims planted by hand).
+ */
+#include <orbit.h>
+
+#include <errno.h>
+#include <inttypes.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <signal.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "frame-pattern.h"
+#include "segment-layout.h"
+#include "testutil.h"
+
+#define KIND		 11
+#define FLEET_SIZE	 64
+#define WRITERS		 4 /* more than the capacity: counters a lap apart are in flight at once */
+#define READERS		 2
+#define READER_NODE_BASE 32
+/* A stalled process must fail the test, not hang it; far beyond any healthy run. */
+#define STRESS_DEADLINE_MS 240000
+#define DEAD_DEADLINE_MS   10000
+
+/*
+ * Loop tests run once per configuration: _i indexes this table. Writer 0 stalls in the
+ * middle of every stall_every-th write (see struct stall); large payloads keep the
+ * copy after the stall long enough for readers to catch a slot written by two laps.
+ */
+static const struct config {
+	uint32_t capacity;
+	uint32_t payload_max; /* 256: layout 1, the seed's; others: layout 2 */
+	uint32_t frames;      /* per writer */
+	uint32_t stall_every;
+} configs[] = {
+	{ .capacity = 2, .payload_max = 256, .frames = 50000, .stall_every = 100 },
+	{ .capacity = 4, .payload_max = 256, .frames = 50000, .stall_every = 100 },
+	{ .capacity = 2, .payload_max = 100, .frames = 50000, .stall_every = 100 },
+	{ .capacity = 4, .payload_max = 100, .frames = 50000, .stall_every = 100 },
+	{ .capacity = 2, .payload_max = 65536, .frames = 2000, .stall_every = 4 },
+	{ .capacity = 2, .payload_max = 1u << 20, .frames = 600, .stall_every = 1 },
+	{ .capacity = 4, .payload_max = 1u << 20, .frames = 400, .stall_every = 1 },
+};
+
+/* The dead-writer tests use one ring per layout: _i indexes this table. */
+static const uint32_t layouts[] = { 256, 100 };
+
+struct writer_report {
+	uint64_t written;
+	uint64_t failed_writes;
+	int last_error;
+};
+
+struct reader_report {
+	uint64_t delivered;
+	uint64_t lost;
+	uint64_t cursor;
+	uint64_t last_counter; /* counter of the newest delivered frame */
+	uint64_t torn;	       /* accepted frames that differ from what their writer wrote */
+	uint64_t out_of_order; /* a writer's seq not above the last one seen from it */
+	uint64_t bad_cursor;   /* cursor not one past the delivered counter, or moved back */
+	uint64_t head_reads;   /* read_head calls that returned a frame */
+	uint64_t head_torn;
+	uint64_t errors; /* returns outside the documented set */
+	int last_error;
+	int timed_out;
+};
+
+/* Shared (MAP_SHARED | MAP_ANONYMOUS) between the test and its children. */
+struct stress {
+	_Atomic int writers_done;
+	struct writer_report writers[WRITERS];
+	struct reader_report readers[READERS];
+};
+
+static char run_tag[32];
+static char fleet_name[256];
+static orbit_fleet_t *fleet;
+
+static void setup(void)
+{
+	test_fleet_name(fleet_name, sizeof(fleet_name), run_tag);
+	fleet = NULL;
+}
+
+static void teardown(void)
+{
+	orbit_fleet_leave(fleet);
+	test_unlink_fleet(fleet_name);
+}
+
+/* Joins as node; the handle goes to *out (the fixture's, in the test process). */
+static int join_ring(uint16_t node, uint32_t capacity, uint32_t payload_max, orbit_fleet_t **out,
+		     orbit_ring_t **ring)
+{
+	orbit_fleet_options_t opts = ORBIT_FLEET_OPTIONS_INIT;
+	int ret;
+
+	opts.capacity = capacity;
+	opts.payload_max = payload_max;
+	ret = orbit_fleet_join_shm(fleet_name, node, FLEET_SIZE, &opts, out);
+	if (ret < 0)
+		return ret;
+	ret = orbit_fleet_ring(*out, KIND, ring);
+	if (ret < 0) {
+		orbit_fleet_leave(*out);
+		*out = NULL;
+	}
+	return ret;
+}
+
+/*
+ * A writer that loses the CPU in the middle of copying its payload, deterministically:
+ * the payload's first word sits before a PROT_NONE region, so the ring's copy faults on
+ * the second word; the handler sleeps, then opens the region and the copy resumes. A
+ * correct ring keeps the next lap off the slot meanwhile; blind slot stores let it write
+ * and commit there, and the resumed copy then scribbles over that committed frame. The
+ * stall is far below the ring's stall bound: no writer may be taken for dead.
+ */
+#define STALL_US 1000
+
+static struct stall {
+	uint8_t *guard; /* first byte of the PROT_NONE region */
+	size_t guard_len;
+	uint8_t *payload; /* guard - 8 */
+} stall;
+
+static void stall_on_fault(int sig, siginfo_t *info, void *context)
+{
+	const struct timespec pause = { .tv_nsec = STALL_US * 1000 };
+	uint8_t *addr = info->si_addr;
+
+	(void)context;
+	if (addr < stall.guard || addr >= stall.guard + stall.guard_len) {
+		/* A real fault: let it kill the process on return. */
+		signal(sig, SIG_DFL);
+		return;
+	}
+	nanosleep(&pause, NULL);
+	mprotect(stall.guard, stall.guard_len, PROT_READ | PROT_WRITE);
+}
+
+static int stall_setup(size_t payload_max)
+{
+	struct sigaction action = { .sa_sigaction = stall_on_fault, .sa_flags = SA_SIGINFO };
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	uint8_t *area;
+
+	stall.guard_len = (payload_max + page - 1) / page * page;
+	area = mmap(NULL, page + stall.guard_len, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (area == MAP_FAILED)
+		return -errno;
+	stall.guard = area + page;
+	stall.payload = stall.guard - 8;
+	sigemptyset(&action.sa_mask);
+	return sigaction(SIGSEGV, &action, NULL) < 0 ? -errno : 0;
+}
+
+static int stalled_write(orbit_ring_t *ring, uint16_t node, uint64_t seq)
+{
+	size_t len = pattern_fill(stall.payload, orbit_ring_payload_max(ring), node, seq);
+
+	if (mprotect(stall.guard, stall.guard_len, PROT_NONE) < 0)
+		return -errno;
+	return pattern_write_filled(ring, node, seq, stall.payload, len, NULL);
+}
+
+static void run_writer(const struct config *cfg, int index, struct stress *shared)
+{
+	struct writer_report *report = &shared->writers[index];
+	uint16_t node = (uint16_t)index;
+	orbit_fleet_t *f = NULL;
+	orbit_ring_t *ring;
+	int ret = join_ring(node, cfg->capacity, cfg->payload_max, &f, &ring);
+
+	if (ret == 0 && index == 0)
+		ret = stall_setup(cfg->payload_max);
+	for (uint64_t seq = 0; ret == 0 && seq < cfg->frames; seq++) {
+		int w = index == 0 && seq % cfg->stall_every == 0
+				? stalled_write(ring, node, seq)
+				: pattern_write(ring, node, seq, NULL);
+
+		if (w == 0) {
+			report->written++;
+		} else {
+			report->failed_writes++;
+			report->last_error = w;
+		}
+	}
+	if (ret < 0)
+		report->last_error = ret;
+	if (f)
+		orbit_fleet_leave(f);
+	atomic_fetch_add(&shared->writers_done, 1);
+}
+
+/*
+ * read_head into a small buffer, every round: a short copy fits inside the window in
+ * which a resumed stale writer has rewritten the start of a committed frame.
+ */
+static void check_head(orbit_ring_t *ring, struct reader_report *report)
+{
+	uint8_t buf[64];
+	orbit_frame_t frame;
+	uint16_t writer;
+	uint64_t seq;
+	int ret = orbit_ring_read_head(ring, &frame, buf, sizeof(buf));
+
+	if (ret == 0 || ret == -EMSGSIZE) {
+		report->head_reads++;
+		if (pattern_verify_prefix(ring, &frame, buf, sizeof(buf), &writer, &seq) < 0 ||
+		    writer >= WRITERS)
+			report->head_torn++;
+	} else if (ret != -ENOENT && ret != -EAGAIN) {
+		report->errors++;
+		report->last_error = ret;
+	}
+}
+
+static void check_delivered(orbit_ring_t *ring, const orbit_frame_t *frame, const void *buf,
+			    uint64_t before, uint64_t cursor, uint64_t *last_seq,
+			    struct reader_report *report)
+{
+	uint64_t counter = orbit_id_counter(frame->id), seq;
+	uint16_t writer;
+
+	report->delivered++;
+	report->last_counter = counter;
+	if (counter < before || cursor != counter + 1)
+		report->bad_cursor++;
+	if (pattern_verify(ring, frame, buf, &writer, &seq) < 0 || writer >= WRITERS) {
+		report->torn++;
+		return;
+	}
+	/* last_seq holds seq + 1 of the newest frame seen per writer; 0 = none yet. */
+	if (seq + 1 <= last_seq[writer])
+		report->out_of_order++;
+	last_seq[writer] = seq + 1;
+}
+
+static void run_reader(const struct config *cfg, int index, struct stress *shared)
+{
+	static uint8_t buf[1u << 20];
+	struct reader_report *report = &shared->readers[index];
+	uint64_t deadline = test_now_ms() + STRESS_DEADLINE_MS, last_seq[WRITERS] = { 0 };
+	orbit_frame_t frame;
+	orbit_fleet_t *f;
+	orbit_ring_t *ring;
+	int ret = join_ring((uint16_t)(READER_NODE_BASE + index), cfg->capacity, cfg->payload_max,
+			    &f, &ring);
+
+	if (ret < 0) {
+		report->errors++;
+		report->last_error = ret;
+		return;
+	}
+	for (unsigned long round = 0;; round++) {
+		uint64_t before = report->cursor;
+
+		ret = orbit_ring_next(ring, &report->cursor, &frame, buf, sizeof(buf),
+				      &report->lost);
+		if (ret == 0) {
+			check_delivered(ring, &frame, buf, before, report->cursor, last_seq,
+					report);
+		} else if (ret == -EAGAIN) {
+			if (report->cursor < before)
+				report->bad_cursor++;
+			if (atomic_load(&shared->writers_done) == WRITERS &&
+			    report->cursor == orbit_ring_head(ring))
+				break;
+			if (report->cursor >= orbit_ring_head(ring))
+				orbit_ring_wait(ring, report->cursor, 20);
+			else
+				sched_yield();
+		} else {
+			report->errors++;
+			report->last_error = ret;
+		}
+		check_head(ring, report);
+		if (test_now_ms() > deadline) {
+			report->timed_out = 1;
+			break;
+		}
+	}
+	orbit_fleet_leave(f);
+}
+
+static pid_t spawn(void (*body)(const struct config *, int, struct stress *),
+		   const struct config *cfg, int index, struct stress *shared, int release[2])
+{
+	pid_t pid = fork();
+	char byte;
+
+	ck_assert_int_ge(pid, 0);
+	if (pid)
+		return pid;
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	close(release[1]);
+	while (read(release[0], &byte, 1) < 0 && errno == EINTR)
+		;
+	body(cfg, index, shared);
+	_exit(0);
+}
+
+static void assert_exited_cleanly(pid_t pid, const char *who)
+{
+	int status;
+
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		      "%s process %ld died (status 0x%x)", who, (long)pid, status);
+}
+
+static void print_report(const struct config *cfg, const struct stress *shared, uint64_t ms)
+{
+	fprintf(stderr,
+		"stress capacity %" PRIu32 " payload_max %" PRIu32 ": %d writers x %" PRIu32
+		" frames, %" PRIu64 " ms\n",
+		cfg->capacity, cfg->payload_max, WRITERS, cfg->frames, ms);
+	for (int r = 0; r < READERS; r++) {
+		const struct reader_report *rep = &shared->readers[r];
+
+		fprintf(stderr,
+			"  reader %d: delivered %" PRIu64 " lost %" PRIu64 " cursor %" PRIu64
+			" torn %" PRIu64 " out-of-order %" PRIu64 " bad-cursor %" PRIu64
+			" head-reads %" PRIu64 " head-torn %" PRIu64 " errors %" PRIu64
+			" (last %d)%s\n",
+			r, rep->delivered, rep->lost, rep->cursor, rep->torn, rep->out_of_order,
+			rep->bad_cursor, rep->head_reads, rep->head_torn, rep->errors,
+			rep->last_error, rep->timed_out ? " TIMED OUT" : "");
+	}
+}
+
+START_TEST(test_lapping_writers)
+{
+	const struct config *cfg = &configs[_i];
+	const uint64_t total = (uint64_t)WRITERS * cfg->frames;
+	struct stress *shared = mmap(NULL, sizeof(*shared), PROT_READ | PROT_WRITE,
+				     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	pid_t writers[WRITERS], readers[READERS];
+	orbit_ring_t *ring;
+	int release[2];
+	uint64_t start;
+
+	ck_assert_ptr_ne(shared, MAP_FAILED);
+	ck_assert_int_eq(join_ring(60, cfg->capacity, cfg->payload_max, &fleet, &ring), 0);
+	ck_assert_int_eq(pipe(release), 0);
+	for (int r = 0; r < READERS; r++)
+		readers[r] = spawn(run_reader, cfg, r, shared, release);
+	for (int w = 0; w < WRITERS; w++)
+		writers[w] = spawn(run_writer, cfg, w, shared, release);
+	close(release[0]);
+	start = test_now_ms();
+	close(release[1]);
+	for (int w = 0; w < WRITERS; w++)
+		assert_exited_cleanly(writers[w], "writer");
+	for (int r = 0; r < READERS; r++)
+		assert_exited_cleanly(readers[r], "reader");
+	print_report(cfg, shared, test_now_ms() - start);
+
+	ck_assert_uint_eq(orbit_ring_head(ring), total);
+	for (int w = 0; w < WRITERS; w++) {
+		const struct writer_report *rep = &shared->writers[w];
+
+		ck_assert_msg(rep->failed_writes == 0 && rep->written == cfg->frames,
+			      "writer %d: %" PRIu64 " written, %" PRIu64 " failed (last %d)", w,
+			      rep->written, rep->failed_writes, rep->last_error);
+	}
+	for (int r = 0; r < READERS; r++) {
+		const struct reader_report *rep = &shared->readers[r];
+
+		ck_assert_msg(!rep->timed_out, "reader %d stalled at cursor %" PRIu64, r,
+			      rep->cursor);
+		ck_assert_msg(rep->torn == 0, "reader %d accepted %" PRIu64 " torn frames", r,
+			      rep->torn);
+		ck_assert_msg(rep->head_torn == 0, "reader %d: read_head gave %" PRIu64 " torn", r,
+			      rep->head_torn);
+		ck_assert_uint_eq(rep->out_of_order, 0);
+		ck_assert_uint_eq(rep->bad_cursor, 0);
+		ck_assert_msg(rep->errors == 0, "reader %d: %" PRIu64 " errors (last %d)", r,
+			      rep->errors, rep->last_error);
+		/* Every counter the cursor passed is delivered or counted lost, exactly once. */
+		ck_assert_uint_eq(rep->cursor, total);
+		ck_assert_uint_eq(rep->delivered + rep->lost, rep->cursor);
+		/* Nothing laps the last frame: it must reach every reader. */
+		ck_assert_uint_eq(rep->last_counter, total - 1);
+	}
+	munmap(shared, sizeof(*shared));
+}
+END_TEST
+
+/* Frame `counter` written with seq = counter, so reads can name what they expect. */
+static void write_counter(orbit_ring_t *ring, uint64_t counter)
+{
+	orbit_id_t id;
+
+	ck_assert_int_eq(pattern_write(ring, 0, counter, &id), 0);
+	ck_assert_uint_eq(orbit_id_counter(id), counter);
+}
+
+/* Drains the cursor until it reaches `until`, recording the counters delivered. */
+static int drain(orbit_ring_t *ring, uint64_t *cursor, uint64_t until, uint64_t *lost,
+		 uint64_t *delivered, int max)
+{
+	static uint8_t buf[1u << 20];
+	uint64_t deadline = test_now_ms() + DEAD_DEADLINE_MS, seq;
+	orbit_frame_t frame;
+	uint16_t writer;
+	int n = 0, ret;
+
+	while (*cursor < until) {
+		ck_assert_msg(test_now_ms() < deadline, "cursor stalled at %" PRIu64, *cursor);
+		ret = orbit_ring_next(ring, cursor, &frame, buf, sizeof(buf), lost);
+		if (ret == -EAGAIN) {
+			usleep(1000);
+			continue;
+		}
+		ck_assert_int_eq(ret, 0);
+		ck_assert_int_eq(pattern_verify(ring, &frame, buf, &writer, &seq), 0);
+		ck_assert_uint_eq(seq, orbit_id_counter(frame.id));
+		ck_assert_int_lt(n, max);
+		delivered[n++] = seq;
+	}
+	return n;
+}
+
+static orbit_ring_t *dead_ring(uint32_t capacity, uint32_t payload_max, struct seg_map *map)
+{
+	orbit_ring_t *ring;
+
+	ck_assert_int_eq(join_ring(0, capacity, payload_max, &fleet, &ring), 0);
+	ck_assert_int_eq(seg_map_open(map, fleet_name, KIND, capacity, payload_max), 0);
+	return ring;
+}
+
+START_TEST(test_dead_writer_counted_lost)
+{
+	uint8_t buf[256];
+	uint64_t cursor = 0, lost = 0, delivered[8], start;
+	orbit_frame_t frame;
+	struct seg_map map;
+	orbit_ring_t *ring = dead_ring(8, layouts[_i], &map);
+	uint64_t dead;
+
+	write_counter(ring, 0);
+	write_counter(ring, 1);
+	dead = seg_claim_and_abandon(&map);
+	ck_assert_uint_eq(dead, 2);
+	ck_assert_int_eq(orbit_ring_read_at(ring, dead, &frame, buf, sizeof(buf)), -EAGAIN);
+
+	/* With nothing claimed after it, the claim may be a live writer: never skipped. */
+	ck_assert_int_eq(drain(ring, &cursor, dead, &lost, delivered, 8), 2);
+	start = test_now_ms();
+	while (test_now_ms() - start < 400) {
+		ck_assert_int_eq(orbit_ring_next(ring, &cursor, &frame, buf, sizeof(buf), &lost),
+				 -EAGAIN);
+		usleep(20000);
+	}
+	ck_assert_uint_eq(cursor, dead);
+	ck_assert_uint_eq(lost, 0);
+
+	/* Later frames exist: past the bound the claim is lost and they are delivered. */
+	for (uint64_t c = dead + 1; c <= dead + 3; c++)
+		write_counter(ring, c);
+	start = test_now_ms();
+	ck_assert_int_eq(drain(ring, &cursor, dead + 4, &lost, delivered, 8), 3);
+	fprintf(stderr, "dead writer (payload_max %" PRIu32 "): skipped after %" PRIu64 " ms\n",
+		layouts[_i], test_now_ms() - start);
+	ck_assert_uint_eq(lost, 1);
+	ck_assert_uint_eq(cursor, dead + 4);
+	for (int i = 0; i < 3; i++)
+		ck_assert_uint_eq(delivered[i], dead + 1 + (uint64_t)i);
+	seg_map_close(&map);
+}
+END_TEST
+
+START_TEST(test_writer_takes_over_dead_lap)
+{
+	const uint32_t capacity = 4;
+	uint8_t buf[256];
+	uint64_t cursor = 0, lost = 0, delivered[8], start, took;
+	orbit_frame_t frame;
+	struct seg_map map;
+	orbit_ring_t *ring = dead_ring(capacity, layouts[_i], &map);
+	uint16_t writer;
+	uint64_t dead, seq;
+	orbit_id_t id;
+
+	write_counter(ring, 0);
+	dead = seg_claim_and_abandon(&map);
+	for (uint64_t c = dead + 1; c < dead + capacity; c++)
+		write_counter(ring, c);
+
+	/* Counter dead + capacity lands on the abandoned slot. */
+	start = test_now_ms();
+	ck_assert_int_eq(pattern_write(ring, 0, dead + capacity, &id), 0);
+	took = test_now_ms() - start;
+	fprintf(stderr, "lap takeover (payload_max %" PRIu32 "): write took %" PRIu64 " ms\n",
+		layouts[_i], took);
+	/* Taken only after the stall bound, never from a writer that may still be alive. */
+	ck_assert_uint_ge(took, 100);
+	ck_assert_uint_eq(orbit_id_counter(id), dead + capacity);
+	ck_assert_uint_eq(seg_load64(seg_slot(&map, dead), map.layout->slot_seq),
+			  2 * (dead + capacity) + 2);
+
+	ck_assert_int_eq(orbit_ring_read(ring, id, &frame, buf, sizeof(buf)), 0);
+	ck_assert_int_eq(pattern_verify(ring, &frame, buf, &writer, &seq), 0);
+	ck_assert_uint_eq(seq, dead + capacity);
+	ck_assert_int_eq(orbit_ring_read_at(ring, dead, &frame, buf, sizeof(buf)), -ENOENT);
+
+	/* A cursor from 0 sees the last lap whole, the rest lost. */
+	ck_assert_int_eq(drain(ring, &cursor, dead + capacity + 1, &lost, delivered, 8),
+			 (int)capacity);
+	ck_assert_uint_eq(lost, dead + 1);
+	for (uint32_t i = 0; i < capacity; i++)
+		ck_assert_uint_eq(delivered[i], dead + 1 + i);
+	seg_map_close(&map);
+}
+END_TEST
+
+static Suite *stress_suite(void)
+{
+	Suite *suite = suite_create("stress");
+	TCase *lapping = tcase_create("lapping");
+	TCase *dead = tcase_create("dead");
+
+	tcase_add_checked_fixture(lapping, setup, teardown);
+	tcase_set_timeout(lapping, 300);
+	tcase_add_loop_test(lapping, test_lapping_writers, 0, TEST_ARRAY_SIZE(configs));
+	suite_add_tcase(suite, lapping);
+
+	tcase_add_checked_fixture(dead, setup, teardown);
+	tcase_set_timeout(dead, 60);
+	tcase_add_loop_test(dead, test_dead_writer_counted_lost, 0, TEST_ARRAY_SIZE(layouts));
+	tcase_add_loop_test(dead, test_writer_takes_over_dead_lap, 0, TEST_ARRAY_SIZE(layouts));
+	suite_add_tcase(suite, dead);
+	return suite;
+}
+
+int main(void)
+{
+	snprintf(run_tag, sizeof(run_tag), "stress%ld", (long)getpid());
+	return test_run_suite(stress_suite(), run_tag);
+}

@@ -1,0 +1,456 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Rings across processes: frames, waits and simultaneous joins between this process
+ * and forked or exec'd peers (tests/peer), and segments left behind by a dead creator.
+ */
+#include <orbit.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "frame-pattern.h"
+#include "peer-ops.h"
+#include "segment-layout.h"
+#include "testutil.h"
+
+#define KIND	    7
+#define OTHER_KIND  8
+#define CAPACITY    64
+#define FRAMES	    40 /* fewer than CAPACITY: nothing may be lost */
+#define MEMBERS	    8
+#define RACE_ROUNDS 6
+/* Bounds on waits that should end at once; generous for a loaded two-core machine. */
+#define LONG_WAIT_MS 30000
+
+enum spawn { VIA_FORK, VIA_EXEC };
+
+/* Loop tests run once per variant: _i indexes this table. */
+static const struct variant {
+	enum spawn spawn;
+	uint32_t payload_max; /* 256: layout 1; 100: layout 2 */
+} variants[] = {
+	{ VIA_FORK, 256 },
+	{ VIA_FORK, 100 },
+	{ VIA_EXEC, 256 },
+	{ VIA_EXEC, 100 },
+};
+
+static char run_tag[32];
+static char fleet_name[256];
+static orbit_fleet_t *fleet;
+
+static void setup(void)
+{
+	test_fleet_name(fleet_name, sizeof(fleet_name), run_tag);
+	fleet = NULL;
+}
+
+static void teardown(void)
+{
+	orbit_fleet_leave(fleet);
+	test_unlink_fleet(fleet_name);
+}
+
+static orbit_ring_t *join_ring(const char *name, uint16_t node, uint32_t payload_max, uint8_t kind)
+{
+	orbit_fleet_options_t opts = ORBIT_FLEET_OPTIONS_INIT;
+	orbit_ring_t *ring = NULL;
+
+	opts.capacity = CAPACITY;
+	opts.payload_max = payload_max;
+	ck_assert_int_eq(orbit_fleet_join_shm(name, node, PEER_FLEET_SIZE, &opts, &fleet), 0);
+	ck_assert_int_eq(orbit_fleet_ring(fleet, kind, &ring), 0);
+	return ring;
+}
+
+static struct peer_args peer_args(enum peer_op op, uint32_t payload_max, uint16_t node)
+{
+	return (struct peer_args){
+		.op = op,
+		.fleet = fleet_name,
+		.kind = KIND,
+		.capacity = CAPACITY,
+		.payload_max = payload_max,
+		.node = node,
+		.ready_fd = -1,
+		.release_fd = -1,
+	};
+}
+
+/* Starts a peer; close_fd (if >= 0) is closed in a forked child, as exec would close it. */
+static pid_t spawn_peer(enum spawn how, const struct peer_args *args, int close_fd)
+{
+	const char *program = getenv("ORBIT_TEST_PEER");
+	char store[PEER_ARGC][256];
+	char *argv[PEER_ARGC + 1];
+	pid_t pid;
+
+	ck_assert_msg(program, "ORBIT_TEST_PEER must name the tests/peer executable");
+	peer_args_to_argv(args, program, store, argv);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid)
+		return pid;
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (how == VIA_FORK) {
+		if (close_fd >= 0)
+			close(close_fd);
+		_exit(peer_run(args));
+	}
+	execv(program, argv);
+	_exit(127);
+}
+
+static void assert_peer_ok(pid_t pid)
+{
+	int status;
+
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(!WIFSIGNALED(status), "peer %ld killed by signal %d", (long)pid,
+		      WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+	ck_assert_msg(WEXITSTATUS(status) == PEER_OK,
+		      "peer %ld exited %d (enum peer_status; its stderr says why)", (long)pid,
+		      WEXITSTATUS(status));
+}
+
+/* Every frame 0..count-1 of writer is in the ring, in counter order, intact. */
+static void assert_frames_of(orbit_ring_t *ring, uint16_t writer, uint32_t count)
+{
+	static uint8_t buf[1u << 20];
+	orbit_frame_t frame;
+	uint16_t w;
+	uint64_t seq;
+
+	ck_assert_uint_eq(orbit_ring_head(ring), count);
+	for (uint32_t c = 0; c < count; c++) {
+		ck_assert_int_eq(orbit_ring_read_at(ring, c, &frame, buf, sizeof(buf)), 0);
+		ck_assert_int_eq(pattern_verify(ring, &frame, buf, &w, &seq), 0);
+		ck_assert_uint_eq(w, writer);
+		ck_assert_uint_eq(seq, c);
+	}
+}
+
+START_TEST(test_frames_between_peers)
+{
+	const struct variant *v = &variants[_i];
+	struct peer_args reader = peer_args(PEER_READ, v->payload_max, 2);
+	struct peer_args writer = peer_args(PEER_WRITE, v->payload_max, 1);
+	pid_t reading, writing;
+
+	/* The reader starts first and waits for frames as the writer makes them. */
+	reader.writer = 1;
+	reader.count = FRAMES;
+	writer.count = FRAMES;
+	reading = spawn_peer(v->spawn, &reader, -1);
+	writing = spawn_peer(v->spawn, &writer, -1);
+	assert_peer_ok(writing);
+	assert_peer_ok(reading);
+
+	/* A third process, after both left, sees the same frames. */
+	assert_frames_of(join_ring(fleet_name, 3, v->payload_max, KIND), 1, FRAMES);
+}
+END_TEST
+
+START_TEST(test_frames_outlive_their_writer)
+{
+	const struct variant *v = &variants[_i];
+	struct peer_args reader = peer_args(PEER_READ, v->payload_max, 2);
+	orbit_ring_t *ring = join_ring(fleet_name, 0, v->payload_max, KIND);
+
+	for (uint64_t seq = 0; seq < FRAMES; seq++)
+		ck_assert_int_eq(pattern_write(ring, 0, seq, NULL), 0);
+	orbit_fleet_leave(fleet);
+	fleet = NULL;
+
+	reader.writer = 0;
+	reader.count = FRAMES;
+	assert_peer_ok(spawn_peer(v->spawn, &reader, -1));
+}
+END_TEST
+
+START_TEST(test_wait_woken_by_peer_write)
+{
+	const struct variant *v = &variants[_i];
+	struct peer_args writer = peer_args(PEER_WRITE, v->payload_max, 9);
+	orbit_ring_t *ring = join_ring(fleet_name, 0, v->payload_max, KIND);
+	uint64_t cursor = orbit_ring_head(ring);
+	pid_t pid;
+
+	/* The peer writes only once this process sleeps in the wait. */
+	writer.count = 1;
+	writer.await_waiter = 1;
+	pid = spawn_peer(v->spawn, &writer, -1);
+	ck_assert_int_eq(orbit_ring_wait(ring, cursor, LONG_WAIT_MS), 0);
+	ck_assert_uint_gt(orbit_ring_head(ring), cursor);
+	assert_peer_ok(pid);
+	assert_frames_of(ring, 9, 1);
+}
+END_TEST
+
+START_TEST(test_peer_wait_woken_by_write)
+{
+	const struct variant *v = &variants[_i];
+	struct peer_args waiter = peer_args(PEER_WAIT, v->payload_max, 4);
+	orbit_ring_t *ring = join_ring(fleet_name, 0, v->payload_max, KIND);
+	struct seg_map map;
+	pid_t pid;
+
+	waiter.cursor = orbit_ring_head(ring);
+	waiter.timeout_ms = LONG_WAIT_MS;
+	pid = spawn_peer(v->spawn, &waiter, -1);
+
+	ck_assert_int_eq(seg_map_open(&map, fleet_name, KIND, CAPACITY, v->payload_max), 0);
+	ck_assert_msg(seg_await_waiter(&map, LONG_WAIT_MS) == 0,
+		      "the peer never counted itself as a waiter in the header");
+	seg_map_close(&map);
+	ck_assert_int_eq(pattern_write(ring, 0, 0, NULL), 0);
+	assert_peer_ok(pid);
+}
+END_TEST
+
+START_TEST(test_wait_times_out)
+{
+	const struct variant *v = &variants[_i];
+	orbit_ring_t *ring = join_ring(fleet_name, 0, v->payload_max, KIND);
+	struct peer_args other = peer_args(PEER_WRITE, v->payload_max, 5);
+	uint64_t cursor = orbit_ring_head(ring), start;
+	pid_t pid;
+
+	ck_assert_int_eq(orbit_ring_wait(ring, cursor, 0), -ETIMEDOUT);
+
+	/* Frames on another kind's ring, from another process, do not end the wait. */
+	other.kind = OTHER_KIND;
+	other.count = FRAMES;
+	pid = spawn_peer(v->spawn, &other, -1);
+	start = test_now_ms();
+	ck_assert_int_eq(orbit_ring_wait(ring, cursor, 300), -ETIMEDOUT);
+	ck_assert_uint_ge(test_now_ms() - start, 290);
+	assert_peer_ok(pid);
+	ck_assert_uint_eq(orbit_ring_head(ring), cursor);
+}
+END_TEST
+
+static volatile sig_atomic_t signals_caught;
+
+static void count_signal(int sig)
+{
+	(void)sig;
+	signals_caught++;
+}
+
+/*
+ * Signals the waiter again and again while it is counted as waiting: one signal could
+ * land between the count going up and the futex call, and would not interrupt it.
+ */
+static pid_t spawn_signaller(const struct seg_map *map, pid_t target)
+{
+	pid_t pid = fork();
+	uint64_t deadline;
+
+	ck_assert_int_ge(pid, 0);
+	if (pid)
+		return pid;
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	deadline = test_now_ms() + LONG_WAIT_MS / 2;
+	while (test_now_ms() < deadline) {
+		if (seg_load32(map->base, map->layout->hdr_waiters))
+			kill(target, SIGUSR1);
+		usleep(20000);
+	}
+	_exit(0);
+}
+
+START_TEST(test_wait_interrupted_by_signal)
+{
+	const struct variant *v = &variants[_i];
+	orbit_ring_t *ring = join_ring(fleet_name, 0, v->payload_max, KIND);
+	struct sigaction action = { .sa_handler = count_signal }, old;
+	struct seg_map map;
+	pid_t signaller;
+	int ret, status;
+
+	/* No SA_RESTART: the wait must come back with -EINTR. */
+	sigemptyset(&action.sa_mask);
+	ck_assert_int_eq(sigaction(SIGUSR1, &action, &old), 0);
+	signals_caught = 0;
+	ck_assert_int_eq(seg_map_open(&map, fleet_name, KIND, CAPACITY, v->payload_max), 0);
+	signaller = spawn_signaller(&map, getpid());
+
+	ret = orbit_ring_wait(ring, orbit_ring_head(ring), LONG_WAIT_MS);
+
+	kill(signaller, SIGKILL);
+	ck_assert_int_eq(waitpid(signaller, &status, 0), signaller);
+	seg_map_close(&map);
+	sigaction(SIGUSR1, &old, NULL);
+	ck_assert_msg(ret == -EINTR, "orbit_ring_wait returned %d after %d signals, not -EINTR",
+		      ret, (int)signals_caught);
+	ck_assert_int_ge(signals_caught, 1);
+}
+END_TEST
+
+/* One round: MEMBERS peers blocked on one pipe, released together by closing it. */
+static void race_round(const struct variant *v, const char *name)
+{
+	struct peer_args member = peer_args(PEER_RACE, v->payload_max, 0);
+	int ready[2], release[2];
+	pid_t pids[MEMBERS];
+	char byte;
+
+	ck_assert_int_eq(pipe(ready), 0);
+	ck_assert_int_eq(pipe(release), 0);
+	ck_assert_int_ne(fcntl(release[1], F_SETFD, FD_CLOEXEC), -1);
+	member.fleet = name;
+	member.count = MEMBERS;
+	member.ready_fd = ready[1];
+	member.release_fd = release[0];
+	for (uint16_t node = 0; node < MEMBERS; node++) {
+		member.node = node;
+		pids[node] = spawn_peer(v->spawn, &member, release[1]);
+	}
+	close(ready[1]);
+	close(release[0]);
+	for (int n = 0; n < MEMBERS; n++)
+		ck_assert_int_eq(read(ready[0], &byte, 1), 1);
+	close(ready[0]);
+	close(release[1]);
+	for (int n = 0; n < MEMBERS; n++)
+		assert_peer_ok(pids[n]);
+}
+
+START_TEST(test_simultaneous_join)
+{
+	const struct variant *v = &variants[_i];
+	orbit_ring_t *ring;
+	char name[300];
+
+	for (int round = 0; round < RACE_ROUNDS; round++) {
+		snprintf(name, sizeof(name), "%s-r%d", fleet_name, round);
+		race_round(v, name);
+
+		/* Exactly MEMBERS frames in the one segment everybody joined. */
+		ring = join_ring(name, MEMBERS, v->payload_max, KIND);
+		ck_assert_uint_eq(orbit_ring_head(ring), MEMBERS);
+		orbit_fleet_leave(fleet);
+		fleet = NULL;
+		test_unlink_fleet(name);
+	}
+}
+END_TEST
+
+/*
+ * What a creator that died before writing the header leaves: the object at full size
+ * (or zero size, dead before ftruncate), all zero but for stale bytes in a slot.
+ */
+static void plant_dead_creator(const struct variant *v, int full_size)
+{
+	const struct seg_layout *layout = seg_layout_for(v->payload_max);
+	size_t size = seg_size(CAPACITY, v->payload_max);
+	char name[300];
+	uint8_t *base;
+	int fd;
+
+	seg_shm_name(name, sizeof(name), fleet_name, KIND);
+	fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(fchmod(fd, 0600), 0);
+	if (full_size) {
+		ck_assert_int_eq(ftruncate(fd, (off_t)size), 0);
+		base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		ck_assert_ptr_ne(base, MAP_FAILED);
+		/* A committed-looking frame 0 that no writer of this ring ever wrote. */
+		seg_store64(base + layout->header_size, layout->slot_seq, 2);
+		seg_store64(base + layout->header_size, layout->slot_id, orbit_id_make(KIND, 9, 0));
+		munmap(base, size);
+	}
+	close(fd);
+}
+
+static void assert_dead_creator_recovered(const struct variant *v)
+{
+	struct peer_args reader = peer_args(PEER_READ, v->payload_max, 2);
+	orbit_ring_t *ring = join_ring(fleet_name, 0, v->payload_max, KIND);
+	const struct seg_layout *layout = seg_layout_for(v->payload_max);
+	orbit_frame_t frame;
+	struct seg_map map;
+	uint8_t buf[256];
+
+	ck_assert_uint_eq(orbit_ring_capacity(ring), CAPACITY);
+	ck_assert_uint_eq(orbit_ring_head(ring), 0);
+	ck_assert_int_eq(orbit_ring_read_at(ring, 0, &frame, buf, sizeof(buf)), -ENOENT);
+
+	ck_assert_int_eq(seg_map_open(&map, fleet_name, KIND, CAPACITY, v->payload_max), 0);
+	ck_assert_uint_eq(map.size, seg_size(CAPACITY, v->payload_max));
+	ck_assert_uint_eq(seg_load32(map.base, layout->hdr_magic), SEG_MAGIC);
+	ck_assert_uint_eq(seg_load32(map.base, layout->hdr_version), layout->version);
+	ck_assert_uint_eq(map.base[layout->hdr_kind], KIND);
+	ck_assert_uint_eq(seg_load64(map.base, layout->hdr_capacity), CAPACITY);
+	seg_map_close(&map);
+
+	/* Usable, and by another process too. */
+	for (uint64_t seq = 0; seq < FRAMES; seq++)
+		ck_assert_int_eq(pattern_write(ring, 0, seq, NULL), 0);
+	reader.writer = 0;
+	reader.count = FRAMES;
+	assert_peer_ok(spawn_peer(v->spawn, &reader, -1));
+}
+
+START_TEST(test_dead_creator_full_size)
+{
+	plant_dead_creator(&variants[_i], 1);
+	assert_dead_creator_recovered(&variants[_i]);
+}
+END_TEST
+
+START_TEST(test_dead_creator_zero_size)
+{
+	plant_dead_creator(&variants[_i], 0);
+	assert_dead_creator_recovered(&variants[_i]);
+}
+END_TEST
+
+static Suite *xproc_suite(void)
+{
+	Suite *suite = suite_create("xproc");
+	TCase *frames = tcase_create("frames");
+	TCase *wait = tcase_create("wait");
+	TCase *join = tcase_create("join");
+	const int n = TEST_ARRAY_SIZE(variants);
+
+	tcase_add_checked_fixture(frames, setup, teardown);
+	tcase_set_timeout(frames, 300);
+	tcase_add_loop_test(frames, test_frames_between_peers, 0, n);
+	tcase_add_loop_test(frames, test_frames_outlive_their_writer, 0, n);
+	suite_add_tcase(suite, frames);
+
+	tcase_add_checked_fixture(wait, setup, teardown);
+	tcase_set_timeout(wait, 300);
+	tcase_add_loop_test(wait, test_wait_woken_by_peer_write, 0, n);
+	tcase_add_loop_test(wait, test_peer_wait_woken_by_write, 0, n);
+	tcase_add_loop_test(wait, test_wait_times_out, 0, n);
+	/* The signaller is a forked child: the fork variants cover both layouts. */
+	tcase_add_loop_test(wait, test_wait_interrupted_by_signal, 0, 2);
+	suite_add_tcase(suite, wait);
+
+	tcase_add_checked_fixture(join, setup, teardown);
+	tcase_set_timeout(join, 300);
+	tcase_add_loop_test(join, test_simultaneous_join, 0, n);
+	tcase_add_loop_test(join, test_dead_creator_full_size, 0, n);
+	tcase_add_loop_test(join, test_dead_creator_zero_size, 0, n);
+	suite_add_tcase(suite, join);
+	return suite;
+}
+
+int main(void)
+{
+	snprintf(run_tag, sizeof(run_tag), "xproc%ld", (long)getpid());
+	return test_run_suite(xproc_suite(), run_tag);
+}
