@@ -1,0 +1,567 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * bench/ring: the ring's hot paths (write, read_head, spinning and blocking
+ * delivery between processes) beside the hardware and kernel primitives they
+ * are built on, measured in one run and printed with their ratios and targets.
+ */
+#include <orbit.h>
+
+#include "benchutil.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <linux/futex.h>
+#include <math.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define FRAME_BYTES 64
+#define FRAME_KIND  1
+#define KIND_SOLO   1 /* single-thread figures and the system-call check */
+#define KIND_PING   2 /* parent to child */
+#define KIND_PONG   3 /* child to parent */
+#define TIMEOUT_S   30
+
+struct settings {
+	const char *name;
+	unsigned rounds; /* single thread: best of this many rounds */
+	size_t ops;	 /* ... of this many operations each */
+	struct bench_plan spin, block;
+	size_t checked_writes; /* writes run under the system-call trap */
+};
+
+static const struct settings full_run = {
+	.name = "full",
+	.rounds = 7,
+	.ops = 1000000,
+	.spin = { .warmup = 2000, .samples = 2000, .batch = 10 },
+	.block = { .warmup = 1000, .samples = 20000, .batch = 1 },
+	.checked_writes = 100000,
+};
+
+static const struct settings quick_run = {
+	.name = "quick",
+	.rounds = 3,
+	.ops = 100000,
+	.spin = { .warmup = 200, .samples = 200, .batch = 10 },
+	.block = { .warmup = 200, .samples = 2000, .batch = 1 },
+	.checked_writes = 100000,
+};
+
+enum figure { FETCH_ADD, HANDOFF, FUTEX, PIPE, WRITE, READ_HEAD, SPIN, WAIT, FIGURE_COUNT };
+
+static const struct {
+	const char *label;
+	const char *short_label;
+} figures[FIGURE_COUNT] = {
+	[FETCH_ADD] = { "atomic fetch_add, 64-bit, uncontended", "fetch_add" },
+	[HANDOFF] = { "two-cache-line hand-off, one-way", "two-line hand-off" },
+	[FUTEX] = { "futex ping-pong, round trip", "futex ping-pong" },
+	[PIPE] = { "pipe ping-pong, round trip", "pipe ping-pong" },
+	[WRITE] = { "orbit_ring_write, 64 B", NULL },
+	[READ_HEAD] = { "orbit_ring_read_head, 64 B", NULL },
+	[SPIN] = { "one-way, spinning orbit_ring_next", NULL },
+	[WAIT] = { "round trip, orbit_ring_wait", NULL },
+};
+
+/* A target of 0 means the comparison is shown without one. */
+static const struct {
+	enum figure subject, reference;
+	double target;
+} comparisons[] = {
+	{ .subject = WRITE, .reference = FETCH_ADD, .target = 5 },
+	{ .subject = READ_HEAD, .reference = FETCH_ADD, .target = 3 },
+	{ .subject = SPIN, .reference = HANDOFF, .target = 2.5 },
+	{ .subject = WAIT, .reference = FUTEX, .target = 1.5 },
+	{ .subject = WAIT, .reference = PIPE, .target = 0 },
+};
+
+static bool failed;
+
+static double fail(const char *what, int rc)
+{
+	fprintf(stderr, "ring: %s: %s\n", what, strerror(-rc));
+	failed = true;
+	return NAN;
+}
+
+/* Single-thread loops. */
+
+struct solo {
+	orbit_ring_t *ring;
+	_Atomic uint64_t counter;
+	int err;
+	uint8_t payload[FRAME_BYTES];
+	uint8_t buf[FRAME_BYTES];
+};
+
+static void fetch_add_loop(void *ctx, size_t ops)
+{
+	struct solo *s = ctx;
+
+	for (size_t i = 0; i < ops; i++)
+		atomic_fetch_add(&s->counter, 1);
+}
+
+static void write_loop(void *ctx, size_t ops)
+{
+	struct solo *s = ctx;
+
+	for (size_t i = 0; i < ops; i++) {
+		int rc = orbit_ring_write(s->ring, FRAME_KIND, i, s->payload, FRAME_BYTES, NULL);
+
+		if (rc < 0)
+			s->err = rc;
+	}
+}
+
+static void read_head_loop(void *ctx, size_t ops)
+{
+	struct solo *s = ctx;
+	orbit_frame_t frame;
+
+	for (size_t i = 0; i < ops; i++) {
+		int rc = orbit_ring_read_head(s->ring, &frame, s->buf, FRAME_BYTES);
+
+		if (rc < 0)
+			s->err = rc;
+	}
+}
+
+static double measure_solo(bench_loop_fn *fn, struct solo *s, const struct settings *set,
+			   const char *what)
+{
+	double ns;
+
+	s->err = 0;
+	ns = bench_best_ns_per_op(fn, s, set->ops, set->rounds);
+	return s->err < 0 ? fail(what, s->err) : ns;
+}
+
+/* Ping-pong through two orbit rings, one per direction; the child joins the fleet by name. */
+
+struct ring_pair {
+	const char *fleet_name;
+	orbit_fleet_t *child_fleet;
+	orbit_ring_t *rings[2];
+	uint64_t cursors[2];
+	uint64_t vers[2]; /* both processes count the frames of each direction */
+	bool block;
+	uint8_t payload[FRAME_BYTES];
+	uint8_t buf[FRAME_BYTES];
+};
+
+static int ring_send(void *ctx, int dir)
+{
+	struct ring_pair *p = ctx;
+	int rc = orbit_ring_write(p->rings[dir], FRAME_KIND, ++p->vers[dir], p->payload,
+				  FRAME_BYTES, NULL);
+
+	return rc < 0 ? rc : 0;
+}
+
+/* -EPROTO: a frame went missing (counted lost) or is not the one expected. */
+static int ring_receive(void *ctx, int dir)
+{
+	struct ring_pair *p = ctx;
+	uint64_t expected = ++p->vers[dir], lost = 0;
+	orbit_frame_t frame;
+	int rc;
+
+	for (;;) {
+		rc = orbit_ring_next(p->rings[dir], &p->cursors[dir], &frame, p->buf,
+				     sizeof(p->buf), &lost);
+		/* Checked on every call: a skipped frame would otherwise be awaited for ever. */
+		if (lost)
+			return -EPROTO;
+		if (rc != -EAGAIN)
+			break;
+		if (!p->block) {
+			bench_relax();
+			continue;
+		}
+		rc = orbit_ring_wait(p->rings[dir], p->cursors[dir], -1);
+		if (rc < 0 && rc != -EINTR)
+			return rc;
+	}
+	if (rc < 0)
+		return rc;
+	return frame.ver != expected || frame.len != FRAME_BYTES ? -EPROTO : 0;
+}
+
+static int ring_child_setup(void *ctx)
+{
+	struct ring_pair *p = ctx;
+	int rc = orbit_fleet_join_shm(p->fleet_name, 1, 2, NULL, &p->child_fleet);
+
+	if (rc == 0)
+		rc = orbit_fleet_ring(p->child_fleet, KIND_PING, &p->rings[0]);
+	if (rc == 0)
+		rc = orbit_fleet_ring(p->child_fleet, KIND_PONG, &p->rings[1]);
+	return rc;
+}
+
+static void ring_child_teardown(void *ctx)
+{
+	struct ring_pair *p = ctx;
+
+	orbit_fleet_leave(p->child_fleet);
+}
+
+static double measure_rings(orbit_fleet_t *fleet, bool block, const struct bench_plan *plan,
+			    const int cpus[2], double scale, const char *what)
+{
+	struct ring_pair p = { .fleet_name = orbit_fleet_name(fleet), .block = block };
+	struct bench_pingpong pp = {
+		.send = ring_send,
+		.receive = ring_receive,
+		.child_setup = ring_child_setup,
+		.child_teardown = ring_child_teardown,
+		.ctx = &p,
+	};
+	double ns;
+	int rc = orbit_fleet_ring(fleet, KIND_PING, &p.rings[0]);
+
+	if (rc == 0)
+		rc = orbit_fleet_ring(fleet, KIND_PONG, &p.rings[1]);
+	if (rc < 0)
+		return fail(what, rc);
+	/* Taken before the fork, so neither side can miss the other's first frame. */
+	for (int dir = 0; dir < 2; dir++)
+		p.cursors[dir] = orbit_ring_head(p.rings[dir]);
+	rc = bench_pingpong_run(&pp, plan, cpus, TIMEOUT_S, &ns);
+	return rc < 0 ? fail(what, rc) : ns * scale;
+}
+
+/* References: one shared word per direction, each on its own pair of cache lines. */
+
+struct mailbox {
+	_Alignas(128) _Atomic uint32_t word; /* 128: the adjacent-line prefetcher pairs lines */
+};
+
+struct word_pair {
+	struct mailbox *boxes; /* two, in memory shared with the child */
+	uint32_t seqs[2];
+};
+
+static int line_send(void *ctx, int dir)
+{
+	struct word_pair *w = ctx;
+
+	/* Pairs with the acquire load in line_receive. */
+	atomic_store_explicit(&w->boxes[dir].word, ++w->seqs[dir], memory_order_release);
+	return 0;
+}
+
+static int line_receive(void *ctx, int dir)
+{
+	struct word_pair *w = ctx;
+	uint32_t expected = ++w->seqs[dir];
+
+	/* Pairs with the release store in line_send. */
+	while (atomic_load_explicit(&w->boxes[dir].word, memory_order_acquire) != expected)
+		bench_relax();
+	return 0;
+}
+
+static long futex(_Atomic uint32_t *word, int op, uint32_t value)
+{
+	return syscall(SYS_futex, word, op, value, NULL, NULL, 0);
+}
+
+/* Shared (not _PRIVATE) futex operations: the word is in memory of two processes. */
+static int futex_send(void *ctx, int dir)
+{
+	struct word_pair *w = ctx;
+
+	atomic_store(&w->boxes[dir].word, ++w->seqs[dir]);
+	return futex(&w->boxes[dir].word, FUTEX_WAKE, 1) < 0 ? -errno : 0;
+}
+
+static int futex_receive(void *ctx, int dir)
+{
+	struct word_pair *w = ctx;
+	uint32_t expected = ++w->seqs[dir], seen;
+
+	while ((seen = atomic_load(&w->boxes[dir].word)) != expected)
+		if (futex(&w->boxes[dir].word, FUTEX_WAIT, seen) < 0 && errno != EAGAIN &&
+		    errno != EINTR)
+			return -errno;
+	return 0;
+}
+
+static double measure_words(int (*send)(void *, int), int (*receive)(void *, int),
+			    const struct bench_plan *plan, const int cpus[2], double scale,
+			    const char *what)
+{
+	struct word_pair w = { .boxes = bench_shared_map(2 * sizeof(struct mailbox)) };
+	struct bench_pingpong pp = { .send = send, .receive = receive, .ctx = &w };
+	double ns;
+	int rc;
+
+	if (!w.boxes)
+		return fail(what, -ENOMEM);
+	rc = bench_pingpong_run(&pp, plan, cpus, TIMEOUT_S, &ns);
+	bench_shared_unmap(w.boxes, 2 * sizeof(struct mailbox));
+	return rc < 0 ? fail(what, rc) : ns * scale;
+}
+
+struct pipe_pair {
+	int fds[2][2]; /* one pipe per direction */
+};
+
+static int pipe_send(void *ctx, int dir)
+{
+	struct pipe_pair *p = ctx;
+	char byte = 0;
+	ssize_t n;
+
+	while ((n = write(p->fds[dir][1], &byte, 1)) < 0 && errno == EINTR)
+		;
+	return n == 1 ? 0 : n < 0 ? -errno : -EIO;
+}
+
+static int pipe_receive(void *ctx, int dir)
+{
+	struct pipe_pair *p = ctx;
+	char byte;
+	ssize_t n;
+
+	while ((n = read(p->fds[dir][0], &byte, 1)) < 0 && errno == EINTR)
+		;
+	return n == 1 ? 0 : n < 0 ? -errno : -EIO;
+}
+
+static double measure_pipes(const struct bench_plan *plan, const int cpus[2], const char *what)
+{
+	struct pipe_pair p;
+	struct bench_pingpong pp = { .send = pipe_send, .receive = pipe_receive, .ctx = &p };
+	double ns;
+	int rc;
+
+	if (pipe(p.fds[0]) < 0)
+		return fail(what, -errno);
+	if (pipe(p.fds[1]) < 0) {
+		rc = -errno;
+		close(p.fds[0][0]);
+		close(p.fds[0][1]);
+		return fail(what, rc);
+	}
+	rc = bench_pingpong_run(&pp, plan, cpus, TIMEOUT_S, &ns);
+	for (int dir = 0; dir < 2; dir++) {
+		close(p.fds[dir][0]);
+		close(p.fds[dir][1]);
+	}
+	return rc < 0 ? fail(what, rc) : ns;
+}
+
+/* "No system call in a write nobody waits for", checked by a seccomp trap. */
+
+static void getppid_loop(void *ctx, size_t ops)
+{
+	(void)ctx;
+	for (size_t i = 0; i < ops; i++)
+		syscall(SYS_getppid);
+}
+
+static void check_write_syscalls(orbit_ring_t *ring, size_t writes)
+{
+	struct solo *s = bench_shared_map(sizeof(*s)); /* the child reports s->err */
+	struct bench_syscall_check run, control;
+	int rc;
+
+	printf("\nsystem calls in orbit_ring_write while nobody waits\n"
+	       "  method: a child process under a seccomp filter that traps every call but exit\n");
+	if (!s) {
+		fail("system-call check", -ENOMEM);
+		return;
+	}
+	s->ring = ring;
+	rc = bench_run_without_syscalls(getppid_loop, NULL, 1, &control);
+	if (rc == 0)
+		rc = bench_run_without_syscalls(write_loop, s, writes, &run);
+	if (rc < 0) {
+		printf("  not checked: seccomp filter unavailable (%s)\n", strerror(-rc));
+	} else if (control.ran_clean || control.syscall_nr != SYS_getppid) {
+		printf("  not checked: the control getppid() was not trapped\n");
+		failed = true;
+	} else if (run.syscall_nr >= 0) {
+		printf("  control: getppid() under the same filter was trapped (system call %ld)\n",
+		       control.syscall_nr);
+		printf("  result: system call %ld made during the writes              target 0  "
+		       "MISSED\n",
+		       run.syscall_nr);
+	} else if (run.ran_clean && s->err == 0) {
+		printf("  control: getppid() under the same filter was trapped (system call %ld)\n",
+		       control.syscall_nr);
+		printf("  result: %zu writes of 64 B, none failed, 0 system calls     target 0  "
+		       "met\n",
+		       writes);
+	} else {
+		printf("  writes failed: %s\n", s->err < 0 ? strerror(-s->err) : "the child died");
+		failed = true;
+	}
+	bench_shared_unmap(s, sizeof(*s));
+}
+
+static void print_ns(double ns)
+{
+	if (isnan(ns))
+		printf("%10s", "n/a");
+	else
+		printf("%10.1f", ns);
+}
+
+static void print_table(const double ns[FIGURE_COUNT])
+{
+	printf("\n%-40s%10s\n", "reference", "ns");
+	for (int f = FETCH_ADD; f <= PIPE; f++) {
+		printf("  %-38s", figures[f].label);
+		print_ns(ns[f]);
+		printf("\n");
+	}
+	printf("\n%-40s%10s  %-18s%8s  %s\n", "liborbit", "ns", "vs", "ratio", "target");
+	for (size_t i = 0; i < sizeof(comparisons) / sizeof(comparisons[0]); i++) {
+		enum figure s = comparisons[i].subject, r = comparisons[i].reference;
+		double ratio = ns[s] / ns[r], target = comparisons[i].target;
+
+		printf("  %-38s", figures[s].label);
+		print_ns(ns[s]);
+		printf("  %-18s", figures[r].short_label);
+		if (isnan(ratio))
+			printf("%8s", "n/a");
+		else
+			printf("%8.2f", ratio);
+		if (target == 0)
+			printf("  -\n");
+		else if (isnan(ratio))
+			printf("  <= %-4.1f n/a\n", target);
+		else
+			printf("  <= %-4.1f %s\n", target, ratio <= target ? "met" : "MISSED");
+	}
+}
+
+static void print_method(const struct settings *set, orbit_ring_t *ring, const int cpus[2],
+			 unsigned ncpus)
+{
+	if (ncpus >= 2)
+		printf("pinning  parent on CPU %d, child on CPU %d (sched_setaffinity)\n", cpus[0],
+		       cpus[1]);
+	else
+		printf("pinning  none: one usable CPU, spinning figures skipped\n");
+	printf("timer    clock_gettime(CLOCK_MONOTONIC) costs %.1f ns\n", bench_timer_ns());
+	printf("ring     shm fleet, capacity %u, payload_max %u, %d-byte frames\n",
+	       orbit_ring_capacity(ring), orbit_ring_payload_max(ring), FRAME_BYTES);
+	printf("method   single thread: best of %u rounds of %zu operations, ns per operation\n",
+	       set->rounds, set->ops);
+	printf("         spinning: median of %u samples of %u round trips (after %u warm-up)\n",
+	       set->spin.samples, set->spin.batch, set->spin.warmup);
+	printf("         blocking: median of %u samples of %u round trip (after %u warm-up)\n",
+	       set->block.samples, set->block.batch, set->block.warmup);
+	printf("         one-way = round trip / 2; one ring, line, futex or pipe each way\n");
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: ring [--quick]\n"
+		"Measures liborbit's ring against an atomic fetch_add, a cache-line hand-off,\n"
+		"a futex and a pipe ping-pong, and prints the ratios with their targets.\n\n"
+		"  -q, --quick   a short run with fewer rounds and samples\n"
+		"  -h, --help    show this help\n\n"
+		"Exit status: 0 when every figure was measured (targets may be missed),\n"
+		"1 on an error, 2 on bad usage.\n");
+}
+
+static int parse_options(int argc, char **argv, const struct settings **set)
+{
+	static const struct option options[] = {
+		{ "quick", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int opt;
+
+	*set = &full_run;
+	while ((opt = getopt_long(argc, argv, "qh", options, NULL)) != -1) {
+		switch (opt) {
+		case 'q':
+			*set = &quick_run;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			return -EINVAL;
+		}
+	}
+	if (optind < argc) {
+		usage(stderr);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static void measure_all(orbit_fleet_t *fleet, orbit_ring_t *solo_ring, const struct settings *set,
+			const int cpus[2], bool spin, double ns[FIGURE_COUNT])
+{
+	struct solo s = { .ring = solo_ring };
+
+	ns[FETCH_ADD] = measure_solo(fetch_add_loop, &s, set, "fetch_add");
+	ns[WRITE] = measure_solo(write_loop, &s, set, "orbit_ring_write");
+	ns[READ_HEAD] = measure_solo(read_head_loop, &s, set, "orbit_ring_read_head");
+	ns[HANDOFF] = ns[SPIN] = NAN;
+	if (spin) {
+		ns[HANDOFF] = measure_words(line_send, line_receive, &set->spin, cpus, 0.5,
+					    "cache-line hand-off");
+		ns[SPIN] = measure_rings(fleet, false, &set->spin, cpus, 0.5, "spinning ring");
+	}
+	ns[FUTEX] = measure_words(futex_send, futex_receive, &set->block, cpus, 1, "futex");
+	ns[WAIT] = measure_rings(fleet, true, &set->block, cpus, 1, "orbit_ring_wait");
+	ns[PIPE] = measure_pipes(&set->block, cpus, "pipe");
+}
+
+int main(int argc, char **argv)
+{
+	const struct settings *set;
+	double ns[FIGURE_COUNT];
+	orbit_fleet_t *fleet;
+	orbit_ring_t *ring;
+	char name[64];
+	int cpus[2];
+	unsigned ncpus;
+	int rc;
+
+	if (parse_options(argc, argv, &set) < 0)
+		return 2;
+	ncpus = bench_pick_cpus(cpus);
+	if (ncpus < 2)
+		cpus[0] = cpus[1] = -1;
+	snprintf(name, sizeof(name), "bench-ring-%ld", (long)getpid());
+	rc = orbit_fleet_join_shm(name, 0, 2, NULL, &fleet);
+	if (rc < 0) {
+		fail("orbit_fleet_join_shm", rc);
+		return 1;
+	}
+	rc = orbit_fleet_ring(fleet, KIND_SOLO, &ring);
+	if (rc < 0) {
+		fail("orbit_fleet_ring", rc);
+	} else {
+		printf("liborbit %s ring benchmark, %s run\n", orbit_version(), set->name);
+		bench_print_machine(stdout);
+		print_method(set, ring, cpus, ncpus);
+		fflush(stdout);
+		measure_all(fleet, ring, set, cpus, ncpus >= 2, ns);
+		print_table(ns);
+		check_write_syscalls(ring, set->checked_writes);
+	}
+	orbit_fleet_unlink(fleet);
+	orbit_fleet_leave(fleet);
+	return failed ? 1 : 0;
+}
