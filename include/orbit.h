@@ -17,7 +17,7 @@ extern "C" {
 #endif
 
 #define ORBIT_VERSION_MAJOR 1
-#define ORBIT_VERSION_MINOR 0
+#define ORBIT_VERSION_MINOR 1
 #define ORBIT_VERSION_PATCH 0
 
 const char *orbit_version(void);
@@ -66,6 +66,9 @@ uint16_t orbit_fleet_node(const orbit_fleet_t *fleet);
 uint16_t orbit_fleet_size(const orbit_fleet_t *fleet);
 int orbit_fleet_is_shared(const orbit_fleet_t *fleet);
 int orbit_fleet_ring(orbit_fleet_t *fleet, uint8_t kind, orbit_ring_t **ring);
+
+/* LIBORBIT_1.1: the options that join a fleet's existing ring segment of a kind. */
+int orbit_fleet_probe(const char *name, uint8_t kind, orbit_fleet_options_t *opts);
 
 typedef struct orbit_frame {
 	orbit_id_t id; /* kind = ring kind, node = writer, counter = position */

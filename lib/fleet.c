@@ -73,9 +73,27 @@ static bool bytes_zero(const uint8_t *p, size_t n)
 		 ? (opts)->field                                                        \
 		 : 0)
 
+/* Sets a field of a caller's options struct only if the caller's (older) struct has it. */
+#define OPTS_SET(opts, field, value)                                                  \
+	do {                                                                          \
+		if (offsetof(orbit_fleet_options_t, field) + sizeof((opts)->field) <= \
+		    (opts)->size)                                                     \
+			(opts)->field = (value);                                      \
+	} while (0)
+
+static const uint32_t fleet_modes[] = { 0600, 0640, 0660 };
+
 static bool is_power_of_two(uint32_t v)
 {
 	return v && !(v & (v - 1));
+}
+
+static bool fleet_mode_valid(uint32_t mode)
+{
+	for (size_t i = 0; i < ORBIT_ARRAY_SIZE(fleet_modes); i++)
+		if (mode == fleet_modes[i])
+			return true;
+	return false;
 }
 
 static int fleet_config_from(const orbit_fleet_options_t *opts, struct fleet_config *config)
@@ -102,7 +120,7 @@ static int fleet_config_from(const orbit_fleet_options_t *opts, struct fleet_con
 		return -EINVAL;
 	if (config->payload_max > FLEET_MAX_PAYLOAD)
 		return -EINVAL;
-	if (config->mode != 0600 && config->mode != 0640 && config->mode != 0660)
+	if (!fleet_mode_valid(config->mode))
 		return -EINVAL;
 	return flags ? -EINVAL : 0;
 }
@@ -158,9 +176,9 @@ ORBIT_EXPORT void orbit_fleet_leave(orbit_fleet_t *fleet)
 	free(fleet);
 }
 
-static void segment_name(const orbit_fleet_t *fleet, unsigned kind, char *buf, size_t size)
+static void segment_name(const char *fleet, unsigned kind, char *buf, size_t size)
 {
-	snprintf(buf, size, "/orbit-%s-%u-%lu", fleet->name, kind, (unsigned long)geteuid());
+	snprintf(buf, size, "/orbit-%s-%u-%lu", fleet, kind, (unsigned long)geteuid());
 }
 
 ORBIT_EXPORT int orbit_fleet_unlink(orbit_fleet_t *fleet)
@@ -175,7 +193,7 @@ ORBIT_EXPORT int orbit_fleet_unlink(orbit_fleet_t *fleet)
 	for (unsigned kind = 0; kind < FLEET_KINDS; kind++) {
 		int ret;
 
-		segment_name(fleet, kind, name, sizeof(name));
+		segment_name(fleet->name, kind, name, sizeof(name));
 		ret = ring_unlink(name);
 		if (ret > 0)
 			removed++;
@@ -218,7 +236,7 @@ static int fleet_ring_create(orbit_fleet_t *fleet, uint8_t kind, orbit_ring_t **
 	};
 
 	if (fleet->shared) {
-		segment_name(fleet, kind, name, sizeof(name));
+		segment_name(fleet->name, kind, name, sizeof(name));
 		config.shm_name = name;
 	}
 	return ring_open(&config, out);
@@ -248,4 +266,40 @@ ORBIT_EXPORT int orbit_fleet_ring(orbit_fleet_t *fleet, uint8_t kind, orbit_ring
 	if (ret == 0)
 		*ring = found;
 	return ret;
+}
+
+/* The narrowest fleet mode that grants everything a segment's bits grant. */
+static int fleet_mode_covering(uint32_t bits, uint32_t *mode)
+{
+	for (size_t i = 0; i < ORBIT_ARRAY_SIZE(fleet_modes); i++) {
+		if (!(bits & ~fleet_modes[i])) {
+			*mode = fleet_modes[i];
+			return 0;
+		}
+	}
+	return -EACCES;
+}
+
+ORBIT_EXPORT int orbit_fleet_probe(const char *name, uint8_t kind, orbit_fleet_options_t *opts)
+{
+	char shm_name[FLEET_SHM_NAME_MAX];
+	struct ring_config found = { .kind = kind };
+	uint32_t mode;
+	int ret;
+
+	if (!name || !opts || !fleet_name_valid(name) || opts->size < sizeof(opts->size))
+		return -EINVAL;
+	segment_name(name, kind, shm_name, sizeof(shm_name));
+	ret = ring_probe(shm_name, &found);
+	if (ret < 0)
+		return ret;
+	if (found.capacity > FLEET_MAX_CAPACITY || found.payload_max > FLEET_MAX_PAYLOAD)
+		return -EPROTO;
+	ret = fleet_mode_covering(found.mode, &mode);
+	if (ret < 0)
+		return ret;
+	OPTS_SET(opts, capacity, found.capacity);
+	OPTS_SET(opts, payload_max, found.payload_max);
+	OPTS_SET(opts, mode, mode);
+	return 0;
 }

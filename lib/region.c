@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 
 #define REGION_ALIGN 64
@@ -71,20 +72,20 @@ static int shm_open_or_create(const char *name, mode_t mode, bool *created)
 static int lock_segment(int fd)
 {
 	struct timespec pause = { .tv_nsec = REGION_LOCK_POLL_NS };
-	unsigned long long waited = 0;
+	uint64_t deadline = clock_mono_ns() + REGION_LOCK_TIMEOUT_NS;
 
 	while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		if (errno != EWOULDBLOCK && errno != EINTR)
 			return -errno;
-		if (waited >= REGION_LOCK_TIMEOUT_NS)
+		/* By the clock, not by naps counted: on a busy machine each nap runs long. */
+		if (clock_mono_ns() >= deadline)
 			return -ETIMEDOUT;
 		nanosleep(&pause, NULL);
-		waited += REGION_LOCK_POLL_NS;
 	}
 	return 0;
 }
 
-static int check_owner(const char *name, const struct stat *st, mode_t mode)
+static int check_ours(const char *name, const struct stat *st)
 {
 	if (!S_ISREG(st->st_mode)) {
 		orbit_log_debug("%s: not a regular shm object", name);
@@ -95,20 +96,21 @@ static int check_owner(const char *name, const struct stat *st, mode_t mode)
 				(unsigned)st->st_uid, (unsigned)geteuid());
 		return -EPERM;
 	}
+	return 0;
+}
+
+static int check_owner(const char *name, const struct stat *st, mode_t mode)
+{
+	int ret = check_ours(name, st);
+
+	if (ret < 0)
+		return ret;
 	if (st->st_mode & 07777 & ~mode) {
 		orbit_log_debug("%s: mode %04o grants more than the fleet's %04o", name,
 				(unsigned)(st->st_mode & 07777), (unsigned)mode);
 		return -EACCES;
 	}
 	return 0;
-}
-
-static bool all_zero(const uint8_t *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (p[i])
-			return false;
-	return true;
 }
 
 static int map_segment(int fd, size_t size, void **base)
@@ -149,21 +151,6 @@ static int reserve_and_format(int fd, const struct region_spec *spec, void **bas
 	return ret;
 }
 
-static int attach_segment(int fd, const struct region_spec *spec, const struct stat *st,
-			  void **base)
-{
-	uint8_t head[REGION_HEAD_MAX];
-	ssize_t got = pread(fd, head, spec->head_len, 0);
-	int ret;
-
-	if (got < 0)
-		return -errno;
-	ret = spec->check(head, (size_t)got, (uint64_t)st->st_size, spec->ctx);
-	if (ret < 0)
-		return ret;
-	return map_segment(fd, spec->size, base);
-}
-
 /* On failure the object is cut back to nothing, so no one maps unreserved pages. */
 static int format_segment(int fd, const struct region_spec *spec, void **base)
 {
@@ -174,16 +161,24 @@ static int format_segment(int fd, const struct region_spec *spec, void **base)
 	return ret;
 }
 
-/* A header that is still all zero was never formatted: its creator died before finishing. */
-static bool is_unformatted(int fd, const struct region_spec *spec, const struct stat *st)
+/* Maps a valid segment, or formats one whose creator died before finishing it. */
+static int attach_segment(int fd, const struct region_spec *spec, const struct stat *st,
+			  void **base)
 {
 	uint8_t head[REGION_HEAD_MAX];
 	ssize_t got;
+	int ret;
 
+	/* Empty: its creator died before ftruncate. */
 	if (st->st_size == 0)
-		return true;
+		return format_segment(fd, spec, base);
 	got = pread(fd, head, spec->head_len, 0);
-	return got == (ssize_t)spec->head_len && all_zero(head, spec->head_len);
+	if (got < 0)
+		return -errno;
+	ret = spec->check(head, (size_t)got, (uint64_t)st->st_size, spec->ctx);
+	if (ret == REGION_UNFORMATTED)
+		return format_segment(fd, spec, base);
+	return ret < 0 ? ret : map_segment(fd, spec->size, base);
 }
 
 int region_open_shm(const struct region_spec *spec, struct region *region)
@@ -201,12 +196,8 @@ int region_open_shm(const struct region_spec *spec, struct region *region)
 	ret = lock_segment(fd);
 	if (ret == 0)
 		ret = fstat(fd, &st) < 0 ? -errno : check_owner(spec->name, &st, spec->mode);
-	if (ret == 0) {
-		if (is_unformatted(fd, spec, &st))
-			ret = format_segment(fd, spec, &base);
-		else
-			ret = attach_segment(fd, spec, &st, &base);
-	}
+	if (ret == 0)
+		ret = attach_segment(fd, spec, &st, &base);
 	if (ret < 0 && created)
 		shm_unlink(spec->name);
 	/* Explicitly: the mapping keeps the open file alive, and with it a lock close() would leave. */
@@ -215,6 +206,30 @@ int region_open_shm(const struct region_spec *spec, struct region *region)
 	if (ret < 0)
 		return ret;
 	*region = (struct region){ .base = base, .size = spec->size, .shared = true };
+	return 0;
+}
+
+int region_probe_shm(const char *name, void *head, size_t head_len, size_t *got,
+		     uint64_t *object_size, mode_t *mode)
+{
+	struct stat st;
+	ssize_t n;
+	int fd, ret;
+
+	/* Non-blocking: a FIFO planted under the name must not hang the probe. */
+	fd = shm_open(name, O_RDONLY | O_NONBLOCK | O_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	ret = fstat(fd, &st) < 0 ? -errno : check_ours(name, &st);
+	n = ret == 0 ? pread(fd, head, head_len, 0) : 0;
+	if (n < 0)
+		ret = -errno;
+	close(fd);
+	if (ret < 0)
+		return ret;
+	*got = (size_t)n;
+	*object_size = (uint64_t)st.st_size;
+	*mode = st.st_mode & 07777;
 	return 0;
 }
 

@@ -24,8 +24,12 @@ typedef int (*region_init_fn)(void *base, size_t size, void *ctx);
 /*
  * Validates an existing segment from a private copy of its first head_len bytes
  * (fewer if the object is shorter) and its real size, before anything is mapped.
+ * Returns 0, a negative errno, or REGION_UNFORMATTED when a creator died before
+ * finishing the header: the region then formats it afresh.
  */
 typedef int (*region_check_fn)(const void *head, size_t head_len, uint64_t object_size, void *ctx);
+
+#define REGION_UNFORMATTED 1
 
 struct region_spec {
 	const char *name; /* shm name ("/orbit-..."); unused for local regions */
@@ -42,6 +46,14 @@ struct region_spec {
 int region_open_local(const struct region_spec *spec, struct region *region);
 int region_open_shm(const struct region_spec *spec, struct region *region);
 void region_close(struct region *region);
+
+/*
+ * Copies an existing segment's first head_len bytes (*got: fewer if it is shorter)
+ * with its size and permission bits, without mapping or locking it; the owner is
+ * checked as for a join.
+ */
+int region_probe_shm(const char *name, void *head, size_t head_len, size_t *got,
+		     uint64_t *object_size, mode_t *mode);
 
 /* 1 if the name was removed, 0 if there was none, or a negative errno. */
 int region_unlink(const char *name);

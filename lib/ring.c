@@ -174,6 +174,7 @@ static void copy_in(uint8_t *dst, const void *src, size_t n)
 /* Bounded waiting on another process: spin briefly, then yield, then sleep, until the stall bound. */
 struct backoff {
 	unsigned rounds;
+	uint64_t watched; /* the slot's seq when the bound started */
 	uint64_t deadline_ns;
 };
 
@@ -199,12 +200,18 @@ static void backoff_pause(struct backoff *b)
 	b->rounds++;
 }
 
-static bool backoff_expired(struct backoff *b)
+/*
+ * The stall bound runs from the last change of the watched seq: a slot that changed
+ * hands has a new owner, and a live one, who gets the whole bound again.
+ */
+static bool backoff_expired(struct backoff *b, uint64_t seq)
 {
 	uint64_t now = clock_mono_ns();
 
-	if (!b->deadline_ns)
+	if (!b->deadline_ns || seq != b->watched) {
+		b->watched = seq;
 		b->deadline_ns = now + RING_STALL_NS;
+	}
 	return now >= b->deadline_ns;
 }
 
@@ -257,6 +264,61 @@ static int ring_format(void *base, size_t size, void *opaque)
 	return 0;
 }
 
+/* A stored header, decoded: what a join compares with its geometry and a probe reports. */
+struct ring_header {
+	uint8_t kind;
+	uint64_t capacity;
+	uint32_t payload_max;
+	uint64_t stride; /* stored in layout 2, implied by layout 1 */
+};
+
+static bool magic_at(const uint8_t *head, size_t len, const struct ring_layout *layout)
+{
+	return len >= layout->hdr_magic + sizeof(uint32_t) &&
+	       head_u32(head, layout->hdr_magic) == RING_MAGIC;
+}
+
+/* The layout whose magic and version the header carries, or NULL. */
+static const struct ring_layout *header_layout(const uint8_t *head, size_t len)
+{
+	static const struct ring_layout *const layouts[] = { &layout_v1, &layout_v2 };
+
+	for (size_t i = 0; i < ORBIT_ARRAY_SIZE(layouts); i++) {
+		const struct ring_layout *layout = layouts[i];
+
+		if (len >= layout->header_size && magic_at(head, len, layout) &&
+		    head_u32(head, layout->hdr_version) == layout->version)
+			return layout;
+	}
+	return NULL;
+}
+
+/*
+ * No magic anywhere, and zero where this layout keeps it: the creator died before
+ * its last store (the magic), so nothing was ever published here. A magic at either
+ * layout's offset means someone published a header: that is never reformatted.
+ */
+static bool header_unfinished(const uint8_t *head, size_t len, const struct ring_layout *layout)
+{
+	if (magic_at(head, len, &layout_v1) || magic_at(head, len, &layout_v2))
+		return false;
+	return len < layout->hdr_magic + sizeof(uint32_t) || head_u32(head, layout->hdr_magic) == 0;
+}
+
+static void header_decode(const uint8_t *head, const struct ring_layout *layout,
+			  struct ring_header *h)
+{
+	h->kind = head[layout->hdr_kind];
+	h->capacity = head_u64(head, layout->hdr_capacity);
+	if (layout == &layout_v2) {
+		h->payload_max = head_u32(head, layout->hdr_payload_capacity);
+		h->stride = head_u32(head, layout->hdr_slot_stride);
+	} else {
+		h->payload_max = RING_PAYLOAD_V1;
+		h->stride = slot_stride(layout, RING_PAYLOAD_V1);
+	}
+}
+
 static int check_mismatch(const char *name, const char *what, uint64_t found, uint64_t expected)
 {
 	orbit_log_debug("%s: %s is %llu, the fleet expects %llu", name, what,
@@ -264,54 +326,78 @@ static int check_mismatch(const char *name, const char *what, uint64_t found, ui
 	return -EPROTO;
 }
 
-static int check_magic(const struct ring_open_ctx *ctx, const uint8_t *head)
-{
-	const struct ring_layout *layout = ctx->ring->layout;
-	const struct ring_layout *other = layout == &layout_v1 ? &layout_v2 : &layout_v1;
-
-	if (head_u32(head, layout->hdr_magic) == RING_MAGIC)
-		return 0;
-	if (head_u32(head, other->hdr_magic) == RING_MAGIC)
-		orbit_log_debug(
-			"%s: segment has layout %u, the fleet's payload_max needs layout %u",
-			ctx->name, other->version, layout->version);
-	else
-		orbit_log_debug("%s: bad magic 0x%08x", ctx->name,
-				head_u32(head, layout->hdr_magic));
-	return -EPROTO;
-}
-
 static int ring_check(const void *head_bytes, size_t head_len, uint64_t object_size, void *opaque)
 {
 	const struct ring_open_ctx *ctx = opaque;
 	const orbit_ring_t *ring = ctx->ring;
-	const struct ring_layout *layout = ring->layout;
-	const uint8_t *head = head_bytes;
-	int ret;
+	const struct ring_layout *layout = header_layout(head_bytes, head_len);
+	struct ring_header h;
 
-	if (head_len < layout->header_size)
-		return check_mismatch(ctx->name, "object size", object_size, ctx->size);
-	ret = check_magic(ctx, head);
-	if (ret < 0)
-		return ret;
-	if (head_u32(head, layout->hdr_version) != layout->version)
-		return check_mismatch(ctx->name, "version", head_u32(head, layout->hdr_version),
-				      layout->version);
-	if (head[layout->hdr_kind] != ring->kind)
-		return check_mismatch(ctx->name, "kind", head[layout->hdr_kind], ring->kind);
-	if (head_u64(head, layout->hdr_capacity) != ring->capacity)
-		return check_mismatch(ctx->name, "capacity", head_u64(head, layout->hdr_capacity),
-				      ring->capacity);
-	if (layout == &layout_v2 &&
-	    head_u32(head, layout->hdr_payload_capacity) != ring->payload_max)
-		return check_mismatch(ctx->name, "payload capacity",
-				      head_u32(head, layout->hdr_payload_capacity),
+	if (!layout && header_unfinished(head_bytes, head_len, ring->layout))
+		return REGION_UNFORMATTED;
+	if (!layout) {
+		orbit_log_debug("%s: not a ring header of layout 1 or 2 (%zu bytes)", ctx->name,
+				head_len);
+		return -EPROTO;
+	}
+	if (layout != ring->layout)
+		return check_mismatch(ctx->name, "layout", layout->version, ring->layout->version);
+	header_decode(head_bytes, layout, &h);
+	if (h.kind != ring->kind)
+		return check_mismatch(ctx->name, "kind", h.kind, ring->kind);
+	if (h.capacity != ring->capacity)
+		return check_mismatch(ctx->name, "capacity", h.capacity, ring->capacity);
+	if (h.payload_max != ring->payload_max)
+		return check_mismatch(ctx->name, "payload capacity", h.payload_max,
 				      ring->payload_max);
-	if (layout == &layout_v2 && head_u32(head, layout->hdr_slot_stride) != ring->stride)
-		return check_mismatch(ctx->name, "slot stride",
-				      head_u32(head, layout->hdr_slot_stride), ring->stride);
+	if (h.stride != ring->stride)
+		return check_mismatch(ctx->name, "slot stride", h.stride, ring->stride);
 	if (object_size != ctx->size)
 		return check_mismatch(ctx->name, "object size", object_size, ctx->size);
+	return 0;
+}
+
+/* A header a join could recreate: what it says adds up, and to the object's size. */
+static bool header_joinable(const struct ring_layout *layout, const struct ring_header *h,
+			    uint64_t object_size)
+{
+	if (h->capacity < 2 || h->capacity > UINT32_MAX || (h->capacity & (h->capacity - 1)))
+		return false;
+	/* 256 selects layout 1 in a join, so layout 2 cannot carry it. */
+	if (layout == &layout_v2 && (h->payload_max == 0 || h->payload_max == RING_PAYLOAD_V1 ||
+				     h->stride != slot_stride(layout, h->payload_max)))
+		return false;
+	return object_size == layout->header_size + h->capacity * h->stride;
+}
+
+int ring_probe(const char *shm_name, struct ring_config *config)
+{
+	uint8_t head[REGION_HEAD_MAX];
+	const struct ring_layout *layout;
+	struct ring_header h;
+	uint64_t object_size;
+	size_t got;
+	mode_t mode;
+	int ret;
+
+	ret = region_probe_shm(shm_name, head, layout_v1.header_size, &got, &object_size, &mode);
+	if (ret < 0)
+		return ret;
+	layout = header_layout(head, got);
+	if (!layout &&
+	    (header_unfinished(head, got, &layout_v1) || header_unfinished(head, got, &layout_v2)))
+		return -EAGAIN;
+	if (!layout)
+		return -EPROTO;
+	header_decode(head, layout, &h);
+	if (h.kind != config->kind || !header_joinable(layout, &h, object_size)) {
+		orbit_log_debug("%s: header does not describe a kind %u ring of its size", shm_name,
+				config->kind);
+		return -EPROTO;
+	}
+	config->capacity = (uint32_t)h.capacity;
+	config->payload_max = h.payload_max;
+	config->mode = mode;
 	return 0;
 }
 
@@ -395,7 +481,7 @@ static bool slot_take(const orbit_ring_t *ring, uint8_t *slot, uint64_t c)
 		if (cur >= mine)
 			return false;
 		/* An older lap still writing: give it until the stall bound, then take over. */
-		if ((cur & 1) && !backoff_expired(&wait)) {
+		if ((cur & 1) && !backoff_expired(&wait, cur)) {
 			backoff_pause(&wait);
 			cur = atomic_load_explicit(seq, memory_order_relaxed);
 			continue;
@@ -634,9 +720,11 @@ static enum claim_state claim_wait(const orbit_ring_t *ring, uint64_t c)
 	if (load_head(ring) <= c + 1)
 		return CLAIM_PENDING;
 	for (;;) {
-		if (atomic_load_explicit(seq, memory_order_relaxed) >= 2 * c + 2)
+		uint64_t now_seq = atomic_load_explicit(seq, memory_order_relaxed);
+
+		if (now_seq >= 2 * c + 2)
 			return CLAIM_SETTLED;
-		if (backoff_expired(&wait))
+		if (backoff_expired(&wait, now_seq))
 			return CLAIM_ABANDONED;
 		backoff_pause(&wait);
 	}

@@ -17,6 +17,12 @@ struct ring_config {
 int ring_open(const struct ring_config *config, orbit_ring_t **ring);
 void ring_close(orbit_ring_t *ring);
 
+/*
+ * Fills config's capacity, payload_max and mode from the existing segment of ring
+ * config->kind, without joining it.
+ */
+int ring_probe(const char *shm_name, struct ring_config *config);
+
 /* Removes a ring's segment name: 1 removed, 0 absent, or a negative errno. */
 int ring_unlink(const char *shm_name);
 

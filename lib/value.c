@@ -17,18 +17,22 @@
 /* Values up to this size are staged on the stack; larger ones in a heap buffer. */
 #define VALUE_STACK_BYTES 256
 
+/* Both calls take the same arguments: a 0-byte value could not be told from no value. */
+static int value_ring(orbit_fleet_t *fleet, uint8_t kind, const void *value, size_t size,
+		      orbit_ring_t **ring)
+{
+	if (!fleet || !value || size == 0)
+		return -EINVAL;
+	return orbit_fleet_ring(fleet, kind, ring);
+}
+
 ORBIT_EXPORT int orbit_value_store(orbit_fleet_t *fleet, uint8_t kind, const void *value,
 				   size_t size)
 {
 	orbit_ring_t *ring;
-	int r;
+	int r = value_ring(fleet, kind, value, size, &ring);
 
-	if (!fleet || !value || size == 0)
-		return -EINVAL;
-	r = orbit_fleet_ring(fleet, kind, &ring);
-	if (r < 0)
-		return r;
-	return orbit_ring_write(ring, VALUE_FRAME_KIND, 0, value, size, NULL);
+	return r < 0 ? r : orbit_ring_write(ring, VALUE_FRAME_KIND, 0, value, size, NULL);
 }
 
 /* Once a slot older than `counter` has been reused, every older counter is gone as well. */
@@ -68,11 +72,8 @@ ORBIT_EXPORT int orbit_value_load(orbit_fleet_t *fleet, uint8_t kind, void *valu
 	unsigned char stack[VALUE_STACK_BYTES];
 	orbit_ring_t *ring;
 	void *staging;
-	int r;
+	int r = value_ring(fleet, kind, value, size, &ring);
 
-	if (!fleet || !value || size == 0)
-		return -EINVAL;
-	r = orbit_fleet_ring(fleet, kind, &ring);
 	if (r < 0)
 		return r;
 	if (size > orbit_ring_payload_max(ring))

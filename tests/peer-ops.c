@@ -117,13 +117,17 @@ static int do_wait(const struct peer_args *args, orbit_ring_t *ring)
 static int check_members(const struct peer_args *args, orbit_ring_t *ring)
 {
 	static uint8_t buf[1u << 20];
-	uint64_t seen = 0, seq;
+	uint64_t seen = 0, seq, deadline = test_now_ms() + PEER_DEADLINE_MS;
 	orbit_frame_t frame;
 	uint16_t writer;
 	int ret;
 
 	for (uint64_t counter = 0; counter < args->count; counter++) {
-		ret = orbit_ring_read_at(ring, counter, &frame, buf, orbit_ring_payload_max(ring));
+		/* Claimed is not yet committed: a member may still be copying its frame. */
+		while ((ret = orbit_ring_read_at(ring, counter, &frame, buf,
+						 orbit_ring_payload_max(ring))) == -EAGAIN &&
+		       test_now_ms() < deadline)
+			usleep(1000);
 		if (ret < 0)
 			return peer_fail(args, PEER_CALL, "orbit_ring_read_at", ret);
 		if (pattern_verify(ring, &frame, buf, &writer, &seq) < 0 || seq != 0 ||
@@ -161,6 +165,8 @@ static void await_release(const struct peer_args *args)
 
 	if (write(args->ready_fd, &byte, 1) != 1)
 		peer_fail(args, PEER_USAGE, "ready pipe", -errno);
+	/* Closed, so the test sees EOF instead of waiting forever if a member fails to start. */
+	close(args->ready_fd);
 	do
 		got = read(args->release_fd, &byte, 1);
 	while (got > 0 || (got < 0 && errno == EINTR));

@@ -77,6 +77,70 @@ size_t seg_size(uint32_t capacity, uint32_t payload_max)
 	       (size_t)capacity * seg_slot_stride(payload_max);
 }
 
+struct seg_header seg_header_of(uint8_t kind, uint32_t capacity, uint32_t payload_max)
+{
+	const struct seg_layout *layout = seg_layout_for(payload_max);
+	struct seg_header h = {
+		.layout = layout,
+		.magic = SEG_MAGIC,
+		.version = layout->version,
+		.kind = kind,
+		.capacity = capacity,
+	};
+
+	if (layout->hdr_payload_capacity != SEG_NO_FIELD) {
+		h.payload_capacity = payload_max;
+		h.slot_stride = (uint32_t)seg_slot_stride(payload_max);
+	}
+	return h;
+}
+
+uint64_t seg_header_object_size(const struct seg_header *h)
+{
+	uint64_t stride = h->layout->hdr_slot_stride != SEG_NO_FIELD
+				  ? h->slot_stride
+				  : seg_slot_stride(SEG_V1_PAYLOAD);
+
+	return h->layout->header_size + h->capacity * stride;
+}
+
+/* Stores the header's fields at base, 8-aligned room for layout->header_size bytes. */
+static void seg_header_store(uint8_t *base, const struct seg_header *h)
+{
+	const struct seg_layout *layout = h->layout;
+
+	seg_store32(base, layout->hdr_version, h->version);
+	seg_store8(base, layout->hdr_kind, h->kind);
+	seg_store64(base, layout->hdr_capacity, h->capacity);
+	seg_store64(base, layout->hdr_write_pos, h->write_pos);
+	if (layout->hdr_payload_capacity != SEG_NO_FIELD) {
+		seg_store32(base, layout->hdr_payload_capacity, h->payload_capacity);
+		seg_store32(base, layout->hdr_slot_stride, h->slot_stride);
+	}
+	/* Last, as a creator publishes it. */
+	seg_store32(base, layout->hdr_magic, h->magic);
+}
+
+int seg_plant(const char *fleet, uint8_t kind, const struct seg_header *h, uint64_t size)
+{
+	uint64_t words[16] = { 0 }; /* 8-aligned room for the larger header */
+	size_t len = h->layout->header_size < size ? h->layout->header_size : (size_t)size;
+	char name[512];
+	int fd, ret = 0;
+
+	seg_header_store((uint8_t *)words, h);
+	seg_shm_name(name, sizeof(name), fleet, kind);
+	fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	if (fchmod(fd, 0600) < 0 || ftruncate(fd, (off_t)size) < 0)
+		ret = -errno;
+	else if (pwrite(fd, words, len, 0) != (ssize_t)len)
+		ret = -EIO;
+	close(fd);
+	return ret;
+}
+
 int seg_map_open(struct seg_map *map, const char *fleet, uint8_t kind, uint32_t capacity,
 		 uint32_t payload_max)
 {

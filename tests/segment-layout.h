@@ -30,6 +30,30 @@ const struct seg_layout *seg_layout_for(uint32_t payload_max);
 size_t seg_slot_stride(uint32_t payload_max);
 size_t seg_size(uint32_t capacity, uint32_t payload_max);
 
+/* A ring header's stored fields; tests change one to plant what a dead or hostile peer leaves. */
+struct seg_header {
+	const struct seg_layout *layout;
+	uint32_t magic;
+	uint32_t version;
+	uint8_t kind;
+	uint64_t capacity;
+	uint64_t write_pos;
+	uint32_t payload_capacity; /* layout 2 only */
+	uint32_t slot_stride;	   /* layout 2 only */
+};
+
+/* The header a join with these options writes (payload_max as in the fleet options). */
+struct seg_header seg_header_of(uint8_t kind, uint32_t capacity, uint32_t payload_max);
+
+/* The object size the header's geometry implies. */
+uint64_t seg_header_object_size(const struct seg_header *h);
+
+/*
+ * Creates the fleet's segment of `kind` (mode 0600) at `size` bytes holding the header,
+ * cut short if the object is: 0 or a negative errno.
+ */
+int seg_plant(const char *fleet, uint8_t kind, const struct seg_header *h, uint64_t size);
+
 /* A ring segment mapped by hand, as another process would map it. */
 struct seg_map {
 	int fd;

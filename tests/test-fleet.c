@@ -1,14 +1,20 @@
 /* SPDX-License-Identifier: MIT */
-/* Fleets: join validation (names, node/size, options), getters, the ring registry, unlink. */
+/*
+ * Fleets: join validation (names, node/size, options), getters, the ring registry, unlink,
+ * and probing an existing segment for the options that join it.
+ */
 #include <orbit.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "segment-layout.h"
 #include "testutil.h"
 
 typedef int join_fn(const char *name, uint16_t node, uint16_t size,
@@ -616,6 +622,515 @@ START_TEST(test_ring_attach_wider_mode)
 }
 END_TEST
 
+/* ---- orbit_fleet_probe ---- */
+
+#define PROBE_KIND 7
+/* A value no probe reports: a field that still holds it was not written. */
+#define UNSET		0xdeadbeefu
+#define OPTS_END(field) (offsetof(orbit_fleet_options_t, field) + sizeof(uint32_t))
+
+static orbit_fleet_options_t unset_options(size_t size)
+{
+	return (orbit_fleet_options_t){
+		.size = size,
+		.capacity = UNSET,
+		.payload_max = UNSET,
+		.mode = UNSET,
+		.flags = UNSET,
+	};
+}
+
+/* Probes PROBE_KIND of `name`; on error *opts must be as it was. */
+static void assert_probe_of(const char *what, const char *name, orbit_fleet_options_t *opts,
+			    int want)
+{
+	orbit_fleet_options_t before = *opts;
+	int ret = orbit_fleet_probe(name, PROBE_KIND, opts);
+
+	ck_assert_msg(ret == want, "probe of %s: %d, want %d", what, ret, want);
+	if (want)
+		ck_assert_mem_eq(opts, &before, sizeof(before));
+}
+
+static void assert_probe(const char *name, orbit_fleet_options_t *opts, int want)
+{
+	assert_probe_of(name ? name : "NULL", name, opts, want);
+}
+
+static void assert_probed(const orbit_fleet_options_t *opts, uint32_t capacity,
+			  uint32_t payload_max, uint32_t mode)
+{
+	ck_assert_uint_eq(opts->capacity, capacity);
+	ck_assert_uint_eq(opts->payload_max, payload_max);
+	ck_assert_uint_eq(opts->mode, mode);
+}
+
+/* What a probe must leave as it was: the object's metadata and its first bytes. */
+#define SNAPSHOT_MAX (1u << 20)
+
+struct snapshot {
+	struct stat st;
+	size_t len;
+	uint8_t bytes[SNAPSHOT_MAX];
+};
+
+static struct snapshot snap_before, snap_after;
+
+static void segment_snapshot(uint8_t kind, struct snapshot *snap)
+{
+	char path[512];
+	int fd;
+
+	test_segment_path(path, sizeof(path), fleet_name, kind);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(fstat(fd, &snap->st), 0);
+	snap->len =
+		(size_t)snap->st.st_size < SNAPSHOT_MAX ? (size_t)snap->st.st_size : SNAPSHOT_MAX;
+	ck_assert_int_eq(pread(fd, snap->bytes, snap->len, 0), (ssize_t)snap->len);
+	close(fd);
+}
+
+static int same_time(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
+}
+
+/* Probes PROBE_KIND as assert_probe does, and asserts the segment was not changed. */
+static void assert_probe_changes_nothing(const char *what, orbit_fleet_options_t *opts, int want)
+{
+	const struct stat *a = &snap_before.st, *b = &snap_after.st;
+
+	segment_snapshot(PROBE_KIND, &snap_before);
+	assert_probe_of(what, fleet_name, opts, want);
+	segment_snapshot(PROBE_KIND, &snap_after);
+	ck_assert_uint_eq(a->st_size, b->st_size);
+	ck_assert_uint_eq(a->st_mode, b->st_mode);
+	ck_assert_uint_eq(a->st_uid, b->st_uid);
+	ck_assert(same_time(&a->st_mtim, &b->st_mtim));
+	ck_assert(same_time(&a->st_ctim, &b->st_ctim));
+	ck_assert_mem_eq(snap_before.bytes, snap_after.bytes, snap_before.len);
+}
+
+static int segment_mapped(uint8_t kind)
+{
+	char path[512], line[1024];
+	FILE *maps = fopen("/proc/self/maps", "r");
+	int found = 0;
+
+	ck_assert_ptr_nonnull(maps);
+	test_segment_path(path, sizeof(path), fleet_name, kind);
+	while (!found && fgets(line, sizeof(line), maps))
+		found = strstr(line, path) != NULL;
+	fclose(maps);
+	return found;
+}
+
+struct probe_case {
+	uint32_t capacity, payload_max, mode; /* the creator's options */
+	uint32_t want_capacity, want_payload_max, want_mode;
+};
+
+static const struct probe_case probe_cases[] = {
+	{ 0, 0, 0, 1024, 256, 0600 },
+	{ 2, 256, 0640, 2, 256, 0640 },
+	{ 4, 1, 0660, 4, 1, 0660 },
+	{ 8, 100, 0600, 8, 100, 0600 },
+	{ 16, 255, 0640, 16, 255, 0640 },
+	{ 32, 257, 0660, 32, 257, 0660 },
+	{ 1u << 16, 8, 0600, 1u << 16, 8, 0600 },
+	{ 2, 1048576, 0640, 2, 1048576, 0640 },
+};
+
+START_TEST(test_probe_reports_join_options)
+{
+	const struct probe_case *c = &probe_cases[_i];
+	orbit_fleet_options_t opts = ORBIT_FLEET_OPTIONS_INIT, found = unset_options(sizeof(found));
+	orbit_ring_t *ring, *joined;
+	orbit_frame_t frame;
+
+	opts.capacity = c->capacity;
+	opts.payload_max = c->payload_max;
+	opts.mode = c->mode;
+	ring = ring_ok(join_ok(SHM, &opts), PROBE_KIND);
+
+	assert_probe(fleet_name, &found, 0);
+	assert_probed(&found, c->want_capacity, c->want_payload_max, c->want_mode);
+	ck_assert_uint_eq(found.size, sizeof(found));
+	ck_assert_uint_eq(found.flags, UNSET);
+
+	/* Exactly the options that join it: the same segment, of the same geometry. */
+	found.flags = 0;
+	ck_assert_int_eq(orbit_fleet_join_shm(fleet_name, 1, 2, &found, &peer), 0);
+	joined = ring_ok(peer, PROBE_KIND);
+	ck_assert_uint_eq(orbit_ring_capacity(joined), orbit_ring_capacity(ring));
+	ck_assert_uint_eq(orbit_ring_payload_max(joined), orbit_ring_payload_max(ring));
+	ck_assert_int_eq(orbit_ring_write(ring, 1, 42, NULL, 0, NULL), 0);
+	ck_assert_int_eq(orbit_ring_read_head(joined, &frame, NULL, 0), 0);
+	ck_assert_uint_eq(frame.ver, 42);
+}
+END_TEST
+
+/* The segment is read where it lies: not mapped, not locked, not changed. */
+START_TEST(test_probe_touches_nothing)
+{
+	orbit_fleet_options_t opts = unset_options(sizeof(opts));
+	orbit_ring_t *ring = ring_ok(join_ok(SHM, NULL), PROBE_KIND);
+	char path[512];
+	int fd;
+
+	for (int i = 0; i < 100; i++)
+		ck_assert_int_eq(orbit_ring_write(ring, 1, (uint64_t)i, "frame", 5, NULL), 0);
+	orbit_fleet_leave(fleet);
+	fleet = NULL;
+	ck_assert(!segment_mapped(PROBE_KIND));
+
+	/* A joiner holds this lock while it creates or checks the segment. */
+	test_segment_path(path, sizeof(path), fleet_name, PROBE_KIND);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(flock(fd, LOCK_EX), 0);
+	assert_probe_changes_nothing("a locked segment", &opts, 0);
+	close(fd);
+	assert_probed(&opts, 1024, 256, 0600);
+	ck_assert(!segment_mapped(PROBE_KIND));
+}
+END_TEST
+
+/* An older caller's struct: the fields past its size are not the caller's. */
+START_TEST(test_probe_older_caller)
+{
+	const size_t sizes[] = { sizeof(size_t), offsetof(orbit_fleet_options_t, payload_max),
+				 offsetof(orbit_fleet_options_t, mode),
+				 offsetof(orbit_fleet_options_t, flags) };
+	orbit_fleet_options_t opts = ORBIT_FLEET_OPTIONS_INIT;
+
+	opts.capacity = 8;
+	opts.payload_max = 100;
+	opts.mode = 0640;
+	ring_ok(join_ok(SHM, &opts), PROBE_KIND);
+	for (int i = 0; i < TEST_ARRAY_SIZE(sizes); i++) {
+		orbit_fleet_options_t found = unset_options(sizes[i]);
+
+		assert_probe(fleet_name, &found, 0);
+		ck_assert_uint_eq(found.size, sizes[i]);
+		assert_probed(&found, OPTS_END(capacity) <= sizes[i] ? 8 : UNSET,
+			      OPTS_END(payload_max) <= sizes[i] ? 100 : UNSET,
+			      OPTS_END(mode) <= sizes[i] ? 0640 : UNSET);
+		ck_assert_uint_eq(found.flags, UNSET);
+	}
+}
+END_TEST
+
+START_TEST(test_probe_newer_caller)
+{
+	union newer_options opts, before;
+
+	ring_ok(join_ok(SHM, NULL), PROBE_KIND);
+	memset(&opts, 0x80, sizeof(opts));
+	opts.known.size = sizeof(opts);
+	before = opts;
+	ck_assert_int_eq(orbit_fleet_probe(fleet_name, PROBE_KIND, &opts.known), 0);
+	assert_probed(&opts.known, 1024, 256, 0600);
+	ck_assert_uint_eq(opts.known.flags, before.known.flags);
+	ck_assert_mem_eq(opts.bytes + sizeof(opts.known), before.bytes + sizeof(opts.known),
+			 sizeof(opts) - sizeof(opts.known));
+}
+END_TEST
+
+START_TEST(test_probe_invalid)
+{
+	const size_t small[] = { 0, 1, sizeof(size_t) - 1 };
+	orbit_fleet_options_t opts = unset_options(sizeof(opts));
+	char name[MAX_NAME + 2];
+
+	/* The segment exists: only the arguments are wrong. */
+	ring_ok(join_ok(SHM, NULL), PROBE_KIND);
+	assert_probe(NULL, &opts, -EINVAL);
+	ck_assert_int_eq(orbit_fleet_probe(fleet_name, PROBE_KIND, NULL), -EINVAL);
+	for (int i = 0; i < TEST_ARRAY_SIZE(bad_names); i++)
+		assert_probe(bad_names[i], &opts, -EINVAL);
+	memset(name, 'n', MAX_NAME + 1);
+	name[MAX_NAME + 1] = '\0';
+	assert_probe(name, &opts, -EINVAL);
+	for (int i = 0; i < TEST_ARRAY_SIZE(small); i++) {
+		opts = unset_options(small[i]);
+		assert_probe(fleet_name, &opts, -EINVAL);
+	}
+	opts = unset_options(sizeof(opts));
+	assert_probe(fleet_name, &opts, 0);
+}
+END_TEST
+
+START_TEST(test_probe_no_segment)
+{
+	orbit_fleet_options_t opts = unset_options(sizeof(opts));
+
+	assert_probe(fleet_name, &opts, -ENOENT);
+	/* A process-local ring has no segment. */
+	ring_ok(join_ok(LOCAL, NULL), PROBE_KIND);
+	assert_probe(fleet_name, &opts, -ENOENT);
+	orbit_fleet_leave(fleet);
+	fleet = NULL;
+
+	ring_ok(join_ok(SHM, NULL), PROBE_KIND + 1);
+	assert_probe(fleet_name, &opts, -ENOENT);
+	ring_ok(fleet, PROBE_KIND);
+	ck_assert_int_eq(orbit_fleet_unlink(fleet), 2);
+	assert_probe(fleet_name, &opts, -ENOENT);
+}
+END_TEST
+
+/* Turns the header a join writes (and the object's size) into what a case plants. */
+typedef void spoil_fn(struct seg_header *h, uint64_t *size);
+
+/* The object size the spoiled header's geometry implies: only the header is wrong. */
+static void fit(const struct seg_header *h, uint64_t *size)
+{
+	*size = seg_header_object_size(h);
+}
+
+static void spoil_nothing(struct seg_header *h, uint64_t *size)
+{
+	(void)h;
+	(void)size;
+}
+
+static void spoil_empty(struct seg_header *h, uint64_t *size)
+{
+	(void)h;
+	*size = 0;
+}
+
+static void spoil_all_zero(struct seg_header *h, uint64_t *size)
+{
+	(void)size;
+	*h = (struct seg_header){ .layout = h->layout };
+}
+
+static void spoil_magic_missing(struct seg_header *h, uint64_t *size)
+{
+	(void)size;
+	h->magic = 0;
+}
+
+/*
+ * A ring already written to: layout 2 keeps write_pos where layout 1 keeps its magic,
+ * and a zero there reads as a creator that has not finished (-EAGAIN).
+ */
+static void spoil_magic(struct seg_header *h, uint64_t *size)
+{
+	(void)size;
+	h->magic = 0x0BADF00D;
+	h->write_pos = 3;
+}
+
+static void spoil_version(struct seg_header *h, uint64_t *size)
+{
+	(void)size;
+	h->version = 3;
+	h->write_pos = 3;
+}
+
+static void spoil_kind(struct seg_header *h, uint64_t *size)
+{
+	(void)size;
+	h->kind = PROBE_KIND + 1;
+}
+
+static void spoil_capacity_odd(struct seg_header *h, uint64_t *size)
+{
+	h->capacity = 6;
+	fit(h, size);
+}
+
+static void spoil_capacity_one(struct seg_header *h, uint64_t *size)
+{
+	h->capacity = 1;
+	fit(h, size);
+}
+
+/* Sparse: the object is never touched past its header. */
+static void spoil_capacity_over_limit(struct seg_header *h, uint64_t *size)
+{
+	h->capacity = 1u << 25;
+	fit(h, size);
+}
+
+static void spoil_size_short(struct seg_header *h, uint64_t *size)
+{
+	(void)h;
+	*size -= 64;
+}
+
+static void spoil_size_long(struct seg_header *h, uint64_t *size)
+{
+	(void)h;
+	*size += 64;
+}
+
+/* Layout 2 only: 256 selects layout 1 in a join. */
+static void spoil_payload_256(struct seg_header *h, uint64_t *size)
+{
+	h->payload_capacity = 256;
+	h->slot_stride = 320;
+	fit(h, size);
+}
+
+static void spoil_payload_zero(struct seg_header *h, uint64_t *size)
+{
+	h->payload_capacity = 0;
+	h->slot_stride = 64;
+	fit(h, size);
+}
+
+static void spoil_payload_over_limit(struct seg_header *h, uint64_t *size)
+{
+	h->payload_capacity = (1u << 20) + 1;
+	h->slot_stride = (uint32_t)seg_slot_stride(h->payload_capacity);
+	fit(h, size);
+}
+
+static void spoil_stride(struct seg_header *h, uint64_t *size)
+{
+	h->slot_stride += 64;
+	fit(h, size);
+}
+
+struct planted_case {
+	const char *what;
+	uint32_t payload_max; /* the layout, and the header a join with it writes */
+	spoil_fn *spoil;
+	int want;
+};
+
+#define PLANT_CAPACITY 8
+#define L1	       256
+#define L2	       100
+
+static const struct planted_case planted_cases[] = {
+	{ "intact", L1, spoil_nothing, 0 },
+	{ "intact", L2, spoil_nothing, 0 },
+	{ "empty object", L1, spoil_empty, -EAGAIN },
+	{ "all-zero header", L1, spoil_all_zero, -EAGAIN },
+	{ "all-zero header", L2, spoil_all_zero, -EAGAIN },
+	{ "every field but the magic", L1, spoil_magic_missing, -EAGAIN },
+	{ "every field but the magic", L2, spoil_magic_missing, -EAGAIN },
+	{ "garbage magic", L1, spoil_magic, -EPROTO },
+	{ "garbage magic", L2, spoil_magic, -EPROTO },
+	{ "unknown version", L1, spoil_version, -EPROTO },
+	{ "unknown version", L2, spoil_version, -EPROTO },
+	{ "another kind", L1, spoil_kind, -EPROTO },
+	{ "another kind", L2, spoil_kind, -EPROTO },
+	{ "capacity 6", L1, spoil_capacity_odd, -EPROTO },
+	{ "capacity 6", L2, spoil_capacity_odd, -EPROTO },
+	{ "capacity 1", L1, spoil_capacity_one, -EPROTO },
+	{ "capacity 1", L2, spoil_capacity_one, -EPROTO },
+	{ "capacity 2^25", L1, spoil_capacity_over_limit, -EPROTO },
+	{ "capacity 2^25", L2, spoil_capacity_over_limit, -EPROTO },
+	{ "object too short", L1, spoil_size_short, -EPROTO },
+	{ "object too short", L2, spoil_size_short, -EPROTO },
+	{ "object too long", L1, spoil_size_long, -EPROTO },
+	{ "object too long", L2, spoil_size_long, -EPROTO },
+	{ "layout 2 with payload 256", L2, spoil_payload_256, -EPROTO },
+	{ "layout 2 with payload 0", L2, spoil_payload_zero, -EPROTO },
+	{ "payload 2^20 + 1", L2, spoil_payload_over_limit, -EPROTO },
+	{ "slot stride", L2, spoil_stride, -EPROTO },
+};
+
+START_TEST(test_probe_planted)
+{
+	const struct planted_case *c = &planted_cases[_i];
+	struct seg_header h = seg_header_of(PROBE_KIND, PLANT_CAPACITY, c->payload_max);
+	uint64_t size = seg_header_object_size(&h);
+	orbit_fleet_options_t opts = unset_options(sizeof(opts));
+	char what[128];
+
+	c->spoil(&h, &size);
+	ck_assert_int_eq(seg_plant(fleet_name, PROBE_KIND, &h, size), 0);
+	snprintf(what, sizeof(what), "%s (layout %u)", c->what, h.layout->version);
+	assert_probe_changes_nothing(what, &opts, c->want);
+	if (c->want == 0)
+		assert_probed(&opts, PLANT_CAPACITY, c->payload_max, 0600);
+}
+END_TEST
+
+/* A segment's permission bits, and the fleet mode a probe reports (0: -EACCES). */
+static const uint32_t probe_modes[][2] = {
+	{ 0400, 0600 }, { 0600, 0600 }, { 0440, 0640 }, { 0640, 0640 }, { 0420, 0660 },
+	{ 0460, 0660 }, { 0620, 0660 }, { 0660, 0660 }, { 0666, 0 },	{ 0604, 0 },
+	{ 0700, 0 },	{ 0670, 0 },	{ 01600, 0 },	{ 02600, 0 },
+};
+
+static void segment_chmod(uint8_t kind, mode_t mode)
+{
+	char path[512];
+	int fd;
+
+	test_segment_path(path, sizeof(path), fleet_name, kind);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(fchmod(fd, mode), 0);
+	close(fd);
+}
+
+START_TEST(test_probe_mode)
+{
+	const uint32_t bits = probe_modes[_i][0], want = probe_modes[_i][1];
+	orbit_fleet_options_t opts = unset_options(sizeof(opts));
+	char what[32];
+
+	ring_ok(join_ok(SHM, NULL), PROBE_KIND);
+	segment_chmod(PROBE_KIND, bits);
+	snprintf(what, sizeof(what), "mode %04o", (unsigned)bits);
+	assert_probe_changes_nothing(what, &opts, want ? 0 : -EACCES);
+	if (want)
+		assert_probed(&opts, 1024, 256, want);
+}
+END_TEST
+
+START_TEST(test_probe_other_owner)
+{
+	orbit_fleet_options_t opts = unset_options(sizeof(opts));
+	char path[512];
+	int fd;
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "probe: -EPERM case not run: only root can give a segment away\n");
+		return;
+	}
+	ring_ok(join_ok(SHM, NULL), PROBE_KIND);
+	test_segment_path(path, sizeof(path), fleet_name, PROBE_KIND);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(fchown(fd, 65534, 65534), 0);
+	close(fd);
+	assert_probe_changes_nothing("a segment of uid 65534", &opts, -EPERM);
+}
+END_TEST
+
+START_TEST(test_probe_not_a_segment)
+{
+	orbit_fleet_options_t opts = unset_options(sizeof(opts));
+	char path[512], target[512];
+	int ret;
+
+	/* A symlink to a good segment of another kind. */
+	ring_ok(join_ok(SHM, NULL), PROBE_KIND + 1);
+	test_segment_path(target, sizeof(target), fleet_name, PROBE_KIND + 1);
+	test_segment_path(path, sizeof(path), fleet_name, PROBE_KIND);
+	ck_assert_int_eq(symlink(target, path), 0);
+	assert_probe(fleet_name, &opts, -ELOOP);
+	ck_assert_int_eq(unlink(path), 0);
+
+	ck_assert_int_eq(mkdir(path, 0700), 0);
+	ret = orbit_fleet_probe(fleet_name, PROBE_KIND, &opts);
+	ck_assert_int_eq(rmdir(path), 0);
+	ck_assert_int_eq(ret, -EPROTO);
+	ck_assert_uint_eq(opts.capacity, UNSET);
+}
+END_TEST
+
 static TCase *fixture_tcase(const char *name)
 {
 	TCase *tc = tcase_create(name);
@@ -631,6 +1146,7 @@ static Suite *fleet_suite(void)
 	TCase *options = fixture_tcase("options");
 	TCase *rings = fixture_tcase("rings");
 	TCase *unlink = fixture_tcase("unlink");
+	TCase *probe = fixture_tcase("probe");
 	const int backings = TEST_ARRAY_SIZE(joins);
 
 	tcase_add_loop_test(join, test_join_getters, 0, backings);
@@ -668,6 +1184,19 @@ static Suite *fleet_suite(void)
 	tcase_add_test(unlink, test_unlink_local_fleet);
 	tcase_add_test(unlink, test_segments_outlive_leave);
 	suite_add_tcase(suite, unlink);
+
+	tcase_add_loop_test(probe, test_probe_reports_join_options, 0,
+			    TEST_ARRAY_SIZE(probe_cases));
+	tcase_add_test(probe, test_probe_touches_nothing);
+	tcase_add_test(probe, test_probe_older_caller);
+	tcase_add_test(probe, test_probe_newer_caller);
+	tcase_add_test(probe, test_probe_invalid);
+	tcase_add_test(probe, test_probe_no_segment);
+	tcase_add_loop_test(probe, test_probe_planted, 0, TEST_ARRAY_SIZE(planted_cases));
+	tcase_add_loop_test(probe, test_probe_mode, 0, TEST_ARRAY_SIZE(probe_modes));
+	tcase_add_test(probe, test_probe_other_owner);
+	tcase_add_test(probe, test_probe_not_a_segment);
+	suite_add_tcase(suite, probe);
 	return suite;
 }
 

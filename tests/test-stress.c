@@ -132,11 +132,13 @@ static struct stall {
 	uint8_t *guard; /* first byte of the PROT_NONE region */
 	size_t guard_len;
 	uint8_t *payload; /* guard - 8 */
+	long pause_us;
 } stall;
 
 static void stall_on_fault(int sig, siginfo_t *info, void *context)
 {
-	const struct timespec pause = { .tv_nsec = STALL_US * 1000 };
+	const struct timespec pause = { .tv_sec = stall.pause_us / 1000000,
+					.tv_nsec = stall.pause_us % 1000000 * 1000 };
 	uint8_t *addr = info->si_addr;
 
 	(void)context;
@@ -149,7 +151,7 @@ static void stall_on_fault(int sig, siginfo_t *info, void *context)
 	mprotect(stall.guard, stall.guard_len, PROT_READ | PROT_WRITE);
 }
 
-static int stall_setup(size_t payload_max)
+static int stall_setup(size_t payload_max, long pause_us)
 {
 	struct sigaction action = { .sa_sigaction = stall_on_fault, .sa_flags = SA_SIGINFO };
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
@@ -162,6 +164,7 @@ static int stall_setup(size_t payload_max)
 		return -errno;
 	stall.guard = area + page;
 	stall.payload = stall.guard - 8;
+	stall.pause_us = pause_us;
 	sigemptyset(&action.sa_mask);
 	return sigaction(SIGSEGV, &action, NULL) < 0 ? -errno : 0;
 }
@@ -169,10 +172,15 @@ static int stall_setup(size_t payload_max)
 static int stalled_write(orbit_ring_t *ring, uint16_t node, uint64_t seq)
 {
 	size_t len = pattern_fill(stall.payload, orbit_ring_payload_max(ring), node, seq);
+	int ret;
 
 	if (mprotect(stall.guard, stall.guard_len, PROT_NONE) < 0)
 		return -errno;
-	return pattern_write_filled(ring, node, seq, stall.payload, len, NULL);
+	ret = pattern_write_filled(ring, node, seq, stall.payload, len, NULL);
+	/* Open again: a superseded write copies nothing, so the handler may not have run. */
+	if (mprotect(stall.guard, stall.guard_len, PROT_READ | PROT_WRITE) < 0)
+		return -errno;
+	return ret;
 }
 
 static void run_writer(const struct config *cfg, int index, struct stress *shared)
@@ -184,7 +192,7 @@ static void run_writer(const struct config *cfg, int index, struct stress *share
 	int ret = join_ring(node, cfg->capacity, cfg->payload_max, &f, &ring);
 
 	if (ret == 0 && index == 0)
-		ret = stall_setup(cfg->payload_max);
+		ret = stall_setup(cfg->payload_max, STALL_US);
 	for (uint64_t seq = 0; ret == 0 && seq < cfg->frames; seq++) {
 		int w = index == 0 && seq % cfg->stall_every == 0
 				? stalled_write(ring, node, seq)
@@ -264,7 +272,7 @@ static void run_reader(const struct config *cfg, int index, struct stress *share
 		report->last_error = ret;
 		return;
 	}
-	for (unsigned long round = 0;; round++) {
+	for (;;) {
 		uint64_t before = report->cursor;
 
 		ret = orbit_ring_next(ring, &report->cursor, &frame, buf, sizeof(buf),
@@ -528,11 +536,168 @@ START_TEST(test_writer_takes_over_dead_lap)
 }
 END_TEST
 
+/*
+ * Two writers of later laps wait on one abandoned slot. The first takes it over at the
+ * bound and then stalls in its copy; the second must give that live holder the bound
+ * afresh, not take the slot from it at once because it already waited for the dead one.
+ */
+START_TEST(test_takeover_waits_for_each_holder)
+{
+	const uint32_t capacity = 4;
+	uint8_t buf[256];
+	struct seg_map map;
+	orbit_ring_t *ring = dead_ring(capacity, layouts[_i], &map);
+	uint64_t dead, deadline, seq;
+	orbit_frame_t frame;
+	uint16_t writer;
+	orbit_id_t id;
+	int status;
+	pid_t pid;
+
+	dead = seg_claim_and_abandon(&map);
+	for (uint64_t c = dead + 1; c < dead + capacity; c++)
+		write_counter(ring, c);
+
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (stall_setup(layouts[_i], 50000) < 0)
+			_exit(2);
+		_exit(stalled_write(ring, 0, dead + capacity) == 0 ? 0 : 1);
+	}
+	/* Once that writer holds counter dead + capacity, claim the next lap of the slot. */
+	deadline = test_now_ms() + DEAD_DEADLINE_MS;
+	while (seg_load64(map.base, map.layout->hdr_write_pos) <= dead + capacity) {
+		ck_assert_msg(test_now_ms() < deadline, "the stalling writer never claimed");
+		usleep(1000);
+	}
+	for (uint64_t c = dead + capacity + 1; c < dead + 2 * capacity; c++)
+		write_counter(ring, c);
+	ck_assert_int_eq(pattern_write(ring, 0, dead + 2 * capacity, &id), 0);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		      "the stalling writer failed (status 0x%x)", status);
+
+	/* The slot holds the last lap's frame, whole. */
+	ck_assert_uint_eq(seg_load64(seg_slot(&map, dead), map.layout->slot_seq),
+			  2 * (dead + 2 * capacity) + 2);
+	ck_assert_int_eq(orbit_ring_read(ring, id, &frame, buf, sizeof(buf)), 0);
+	ck_assert_msg(pattern_verify(ring, &frame, buf, &writer, &seq) == 0,
+		      "the frame of counter %llu was written over by the lap it displaced",
+		      (unsigned long long)(dead + 2 * capacity));
+	seg_map_close(&map);
+}
+END_TEST
+
+/*
+ * One writer and a reader in another process that keeps up with it, on a ring that never
+ * laps: the writer waits for the reader at every batch. The reader spins at the head, so
+ * it often reads a slot just before the writer claims its counter and then sees the head
+ * past it: that frame is not yet written, never overwritten. Every frame must arrive,
+ * once and in order, and none may be counted lost.
+ */
+#define KEEPUP_CAPACITY 1024
+#define KEEPUP_FRAMES	200000
+#define KEEPUP_BATCH	512 /* below the capacity: the writer never gets a lap ahead */
+
+struct keepup_report {
+	_Atomic uint64_t cursor; /* the reader's, published for the writer */
+	uint64_t delivered;
+	uint64_t lost;
+	uint64_t bad; /* frames that are not the cursor's next counter, or not as written */
+	uint64_t errors;
+	int last_error;
+	int timed_out;
+};
+
+static void run_keepup_reader(uint32_t payload_max, struct keepup_report *report)
+{
+	uint64_t deadline = test_now_ms() + STRESS_DEADLINE_MS, cursor = 0, seq;
+	uint8_t buf[SEG_V1_PAYLOAD];
+	orbit_frame_t frame;
+	orbit_fleet_t *f;
+	orbit_ring_t *ring;
+	uint16_t writer;
+	int ret = join_ring(READER_NODE_BASE, KEEPUP_CAPACITY, payload_max, &f, &ring);
+
+	if (ret < 0) {
+		report->errors++;
+		report->last_error = ret;
+		return;
+	}
+	while (cursor < KEEPUP_FRAMES) {
+		uint64_t expected = cursor;
+
+		/* No wait on -EAGAIN: spinning at the head is what opens the window. */
+		ret = orbit_ring_next(ring, &cursor, &frame, buf, sizeof(buf), &report->lost);
+		if (ret == 0) {
+			report->delivered++;
+			if (orbit_id_counter(frame.id) != expected ||
+			    pattern_verify(ring, &frame, buf, &writer, &seq) < 0 || seq != expected)
+				report->bad++;
+		} else if (ret != -EAGAIN) {
+			report->errors++;
+			report->last_error = ret;
+		}
+		atomic_store(&report->cursor, cursor);
+		if (test_now_ms() > deadline) {
+			report->timed_out = 1;
+			break;
+		}
+	}
+	orbit_fleet_leave(f);
+}
+
+START_TEST(test_reader_keeping_up)
+{
+	const uint32_t payload_max = layouts[_i];
+	struct keepup_report *report = mmap(NULL, sizeof(*report), PROT_READ | PROT_WRITE,
+					    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	uint64_t deadline = test_now_ms() + STRESS_DEADLINE_MS;
+	orbit_ring_t *ring;
+	pid_t reader;
+
+	ck_assert_ptr_ne(report, MAP_FAILED);
+	ck_assert_int_eq(join_ring(0, KEEPUP_CAPACITY, payload_max, &fleet, &ring), 0);
+	reader = fork();
+	ck_assert_int_ge(reader, 0);
+	if (reader == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		run_keepup_reader(payload_max, report);
+		_exit(0);
+	}
+	for (uint64_t c = 0; c < KEEPUP_FRAMES; c++) {
+		while (c % KEEPUP_BATCH == 0 && atomic_load(&report->cursor) < c) {
+			ck_assert_msg(test_now_ms() < deadline, "reader stalled at %" PRIu64,
+				      atomic_load(&report->cursor));
+			sched_yield();
+		}
+		ck_assert_int_eq(pattern_write(ring, 0, c, NULL), 0);
+	}
+	assert_exited_cleanly(reader, "reader");
+	fprintf(stderr,
+		"keeping up (payload_max %" PRIu32 "): delivered %" PRIu64 " lost %" PRIu64
+		" bad %" PRIu64 " errors %" PRIu64 " (last %d)%s\n",
+		payload_max, report->delivered, report->lost, report->bad, report->errors,
+		report->last_error, report->timed_out ? " TIMED OUT" : "");
+
+	ck_assert(!report->timed_out);
+	ck_assert_uint_eq(report->errors, 0);
+	ck_assert_uint_eq(report->lost, 0);
+	ck_assert_uint_eq(report->bad, 0);
+	ck_assert_uint_eq(report->delivered, KEEPUP_FRAMES);
+	ck_assert_uint_eq(atomic_load(&report->cursor), KEEPUP_FRAMES);
+	munmap(report, sizeof(*report));
+}
+END_TEST
+
 static Suite *stress_suite(void)
 {
 	Suite *suite = suite_create("stress");
 	TCase *lapping = tcase_create("lapping");
 	TCase *dead = tcase_create("dead");
+	TCase *keepup = tcase_create("keepup");
 
 	tcase_add_checked_fixture(lapping, setup, teardown);
 	tcase_set_timeout(lapping, 300);
@@ -543,7 +708,13 @@ static Suite *stress_suite(void)
 	tcase_set_timeout(dead, 60);
 	tcase_add_loop_test(dead, test_dead_writer_counted_lost, 0, TEST_ARRAY_SIZE(layouts));
 	tcase_add_loop_test(dead, test_writer_takes_over_dead_lap, 0, TEST_ARRAY_SIZE(layouts));
+	tcase_add_loop_test(dead, test_takeover_waits_for_each_holder, 0, TEST_ARRAY_SIZE(layouts));
 	suite_add_tcase(suite, dead);
+
+	tcase_add_checked_fixture(keepup, setup, teardown);
+	tcase_set_timeout(keepup, 300);
+	tcase_add_loop_test(keepup, test_reader_keeping_up, 0, TEST_ARRAY_SIZE(layouts));
+	suite_add_tcase(suite, keepup);
 	return suite;
 }
 
