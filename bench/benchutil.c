@@ -27,6 +27,13 @@ uint64_t bench_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+void bench_sleep_ms(long ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = ms % 1000 * 1000000 };
+
+	nanosleep(&ts, NULL);
+}
+
 static int compare_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -120,36 +127,56 @@ static void read_proc_field(const char *path, const char *key, char *out, size_t
 	fclose(f);
 }
 
-void bench_format_load(char *buf, size_t size)
+bool bench_load(double avg[3])
 {
 	FILE *f = fopen("/proc/loadavg", "re");
+	bool ok;
+
+	if (!f)
+		return false;
+	/* The 1, 5 and 15 minute averages; the rest of the line is not load. */
+	ok = fscanf(f, "%lf %lf %lf", &avg[0], &avg[1], &avg[2]) == 3;
+	fclose(f);
+	return ok;
+}
+
+void bench_format_load(char *buf, size_t size)
+{
 	double avg[3];
 
-	snprintf(buf, size, "unknown");
-	if (!f)
-		return;
-	/* The 1, 5 and 15 minute averages; the rest of the line is not load. */
-	if (fscanf(f, "%lf %lf %lf", &avg[0], &avg[1], &avg[2]) == 3)
+	if (bench_load(avg))
 		snprintf(buf, size, "%.2f %.2f %.2f", avg[0], avg[1], avg[2]);
-	fclose(f);
+	else
+		snprintf(buf, size, "unknown");
+}
+
+void bench_machine_info(struct bench_machine *m)
+{
+	struct utsname uts;
+	cpu_set_t set;
+
+	read_proc_field("/proc/cpuinfo", "model name", m->cpu, sizeof(m->cpu));
+	if (uname(&uts) == 0)
+		snprintf(m->kernel, sizeof(m->kernel), "%s %s %s", uts.sysname, uts.release,
+			 uts.machine);
+	else
+		snprintf(m->kernel, sizeof(m->kernel), "unknown");
+	m->cpus_online = sysconf(_SC_NPROCESSORS_ONLN);
+	m->cpus_usable = sched_getaffinity(0, sizeof(set), &set) == 0 ? CPU_COUNT(&set) : 0;
+	m->have_load = bench_load(m->load);
 }
 
 void bench_print_machine(FILE *out)
 {
-	char model[256], load[128];
-	struct utsname uts;
-	int cpus[2];
-	cpu_set_t set;
+	struct bench_machine m;
+	char load[128];
 
-	read_proc_field("/proc/cpuinfo", "model name", model, sizeof(model));
+	bench_machine_info(&m);
 	bench_format_load(load, sizeof(load));
-	bench_pick_cpus(cpus);
-	fprintf(out, "cpu      %s\n", model);
-	fprintf(out, "cpus     %ld online, %d usable by this process\n",
-		sysconf(_SC_NPROCESSORS_ONLN),
-		sched_getaffinity(0, sizeof(set), &set) == 0 ? CPU_COUNT(&set) : 0);
-	if (uname(&uts) == 0)
-		fprintf(out, "kernel   %s %s %s\n", uts.sysname, uts.release, uts.machine);
+	fprintf(out, "cpu      %s\n", m.cpu);
+	fprintf(out, "cpus     %ld online, %d usable by this process\n", m.cpus_online,
+		m.cpus_usable);
+	fprintf(out, "kernel   %s\n", m.kernel);
 	fprintf(out, "load     %s (1, 5, 15 min, at start)\n", load);
 }
 
@@ -204,32 +231,14 @@ struct echo_status {
 	volatile sig_atomic_t rc;
 };
 
-struct echo_run {
-	const struct bench_pingpong *pp;
-	struct echo_status *status;
-	unsigned round_trips;
-	int cpu;
+/* One step of each side: a round trip of a ping-pong, or one message of a stream. */
+typedef int pair_step_fn(const struct bench_pingpong *pp);
+
+struct pair_roles {
+	pair_step_fn *lead;
+	pair_step_fn *child;
+	bool stream;
 };
-
-static void echo_main(void *arg)
-{
-	const struct echo_run *run = arg;
-	const struct bench_pingpong *pp = run->pp;
-	int rc = bench_pin(run->cpu);
-
-	if (rc == 0 && pp->child_setup)
-		rc = pp->child_setup(pp->ctx);
-	for (unsigned i = 0; rc == 0 && i < run->round_trips; i++) {
-		rc = pp->receive(pp->ctx, 0);
-		if (rc == 0)
-			rc = pp->send(pp->ctx, 1);
-	}
-	if (pp->child_teardown)
-		pp->child_teardown(pp->ctx);
-	run->status->rc = rc < 0 ? rc : 0;
-	run->status->done = 1;
-	_exit(rc < 0 ? 1 : 0);
-}
 
 static int lead_round_trip(const struct bench_pingpong *pp)
 {
@@ -238,19 +247,114 @@ static int lead_round_trip(const struct bench_pingpong *pp)
 	return rc < 0 ? rc : pp->receive(pp->ctx, 1);
 }
 
-static int lead_samples(const struct bench_pingpong *pp, const struct bench_plan *plan,
-			double *samples)
+static int echo_round_trip(const struct bench_pingpong *pp)
 {
+	int rc = pp->receive(pp->ctx, 0);
+
+	return rc < 0 ? rc : pp->send(pp->ctx, 1);
+}
+
+static int stream_receive(const struct bench_pingpong *pp)
+{
+	return pp->receive(pp->ctx, 1);
+}
+
+static int stream_send(const struct bench_pingpong *pp)
+{
+	return pp->send(pp->ctx, 1);
+}
+
+static const struct pair_roles pingpong_roles = { .lead = lead_round_trip,
+						  .child = echo_round_trip };
+static const struct pair_roles stream_roles = { .lead = stream_receive,
+						.child = stream_send,
+						.stream = true };
+
+/*
+ * In memory shared by the parent and the child. A stream's sample runs from
+ * the child's first send of it (starts, written before that send) to the
+ * parent's last receive: a parent catching up on a backlog cannot make a
+ * sample look faster than the child produced it.
+ */
+struct pair_shared {
+	struct echo_status status;
+	_Atomic uint64_t starts[]; /* per sample, streams only */
+};
+
+struct echo_run {
+	const struct bench_pingpong *pp;
+	const struct bench_plan *plan;
+	pair_step_fn *child_step;
+	struct pair_shared *shared;
+	bool stream;
+	int cpu;
+};
+
+static void echo_main(void *arg)
+{
+	const struct echo_run *run = arg;
+	const struct bench_pingpong *pp = run->pp;
+	struct echo_status *status = &run->shared->status;
+	int rc;
+
+	/* A parent that catches Ctrl-C to clean up learns of it from our exit (SIGCHLD). */
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	rc = bench_pin(run->cpu);
+	if (rc == 0 && pp->child_setup)
+		rc = pp->child_setup(pp->ctx);
+	for (unsigned i = 0; rc == 0 && i < run->plan->warmup; i++)
+		rc = run->child_step(pp);
+	for (unsigned s = 0; rc == 0 && s < run->plan->samples; s++) {
+		if (run->stream)
+			atomic_store(&run->shared->starts[s], bench_now_ns());
+		for (unsigned b = 0; rc == 0 && b < run->plan->batch; b++)
+			rc = run->child_step(pp);
+	}
+	if (pp->child_teardown)
+		pp->child_teardown(pp->ctx);
+	status->rc = rc < 0 ? rc : 0;
+	status->done = 1;
+	_exit(rc < 0 ? 1 : 0);
+}
+
+/* How far the lead got: samples[0..taken) are filled. */
+struct lead_outcome {
+	unsigned taken;
+	bool partial; /* max_ns ran out: the child has steps left that nobody will answer */
+};
+
+static int lead_samples(const struct echo_run *run, pair_step_fn *step, double *samples,
+			struct lead_outcome *out)
+{
+	const struct bench_plan *plan = run->plan;
+	uint64_t begin = bench_now_ns();
 	int rc = 0;
 
-	for (unsigned i = 0; rc == 0 && i < plan->warmup; i++)
-		rc = lead_round_trip(pp);
+	*out = (struct lead_outcome){ .taken = 0 };
+	for (unsigned i = 0; rc == 0 && i < plan->warmup; i++) {
+		rc = step(run->pp);
+		/* Not a stream's: its samples must start where the child's do. */
+		if (!run->stream && plan->max_ns && bench_now_ns() - begin > plan->max_ns / 10) {
+			out->partial = i + 1 < plan->warmup;
+			break;
+		}
+	}
 	for (unsigned s = 0; rc == 0 && s < plan->samples; s++) {
-		uint64_t start = bench_now_ns();
+		uint64_t start = bench_now_ns(), end;
 
 		for (unsigned b = 0; rc == 0 && b < plan->batch; b++)
-			rc = lead_round_trip(pp);
-		samples[s] = (double)(bench_now_ns() - start) / plan->batch;
+			rc = step(run->pp);
+		end = bench_now_ns();
+		/* The child stored it before sending the messages just received. */
+		if (run->stream)
+			start = atomic_load(&run->shared->starts[s]);
+		samples[s] = (double)(end - start) / plan->batch;
+		out->taken = s + 1;
+		if (plan->max_ns && end - begin > plan->max_ns) {
+			out->partial = out->partial || out->taken < plan->samples;
+			break;
+		}
 	}
 	return rc;
 }
@@ -282,8 +386,8 @@ static void on_child_exit(int sig)
  * allocate nothing, so abandoning one mid-call leaves nothing inconsistent here.
  * SIGCHLD is blocked on entry (since before the fork) and on return.
  */
-static int lead_guarded(const struct bench_pingpong *pp, const struct bench_plan *plan,
-			double *samples, unsigned timeout_s)
+static int lead_guarded(const struct echo_run *run, pair_step_fn *step, double *samples,
+			struct lead_outcome *out, unsigned timeout_s)
 {
 	struct sigaction alarm_action = { .sa_handler = on_alarm };
 	struct sigaction child_action = { .sa_handler = on_child_exit, .sa_flags = SA_RESTART };
@@ -308,7 +412,7 @@ static int lead_guarded(const struct bench_pingpong *pp, const struct bench_plan
 		/* Delivers at once a SIGCHLD from a child that failed already. */
 		sigprocmask(SIG_UNBLOCK, &sigchld, NULL);
 		alarm(timeout_s);
-		rc = lead_samples(pp, plan, samples);
+		rc = lead_samples(run, step, samples, out);
 		sigprocmask(SIG_BLOCK, &sigchld, NULL);
 		alarm(0);
 	} else {
@@ -320,48 +424,133 @@ static int lead_guarded(const struct bench_pingpong *pp, const struct bench_plan
 	return rc;
 }
 
-int bench_pingpong_run(const struct bench_pingpong *pp, const struct bench_plan *plan,
-		       const int cpus[2], unsigned timeout_s, double *median_ns)
+static double clamp(double v, double lo, double hi)
+{
+	return v < lo ? lo : v > hi ? hi : v;
+}
+
+struct bench_plan bench_plan_fit(double op_ns, double sample_ns, double budget_ns)
+{
+	struct bench_plan plan;
+	double expected;
+
+	if (!(op_ns > 0)) /* also NaN: an unmeasured pilot */
+		op_ns = 1;
+	plan.batch = (unsigned)clamp(sample_ns / op_ns + 1, 1, 1e6);
+	expected = budget_ns / (plan.batch * op_ns);
+	plan.samples = (unsigned)clamp(4 * expected, 15, 100000);
+	/* Enough to fill caches and pipelines and wake the CPUs up; no more. */
+	plan.warmup = (unsigned)clamp(expected * plan.batch / 10 + 1, 1, 20000);
+	plan.max_ns = (uint64_t)budget_ns;
+	return plan;
+}
+
+/* The parent runs roles->lead and the child roles->child, as bench_pingpong_run describes. */
+static int pair_run(const struct bench_pingpong *pp, const struct pair_roles *roles,
+		    const struct bench_plan *plan, const int cpus[2], unsigned timeout_s,
+		    struct bench_result *result)
 {
 	struct echo_run run = {
 		.pp = pp,
-		.round_trips = plan->warmup + plan->samples * plan->batch,
+		.plan = plan,
+		.child_step = roles->child,
+		.stream = roles->stream,
 		.cpu = cpus[1],
 	};
+	size_t shared_size = sizeof(*run.shared) +
+			     (roles->stream ? plan->samples * sizeof(run.shared->starts[0]) : 0);
 	double *samples = calloc(plan->samples ? plan->samples : 1, sizeof(*samples));
+	struct sigaction ignore = { .sa_handler = SIG_IGN }, saved_pipe;
+	struct lead_outcome outcome = { .taken = 0 };
 	sigset_t sigchld, saved_mask;
 	pid_t pid;
 	int rc;
 
-	run.status = bench_shared_map(sizeof(*run.status));
-	rc = !samples || !run.status ? -ENOMEM : bench_pin(cpus[0]);
+	run.shared = bench_shared_map(shared_size);
+	rc = !samples || !run.shared ? -ENOMEM : bench_pin(cpus[0]);
 	if (rc < 0)
 		goto out;
 	sigemptyset(&sigchld);
 	sigaddset(&sigchld, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &sigchld, &saved_mask);
+	sigaction(SIGPIPE, &ignore, &saved_pipe);
 	pid = fork_child(echo_main, &run);
 	if (pid < 0) {
 		rc = pid;
 	} else {
-		lead_peer = run.status;
-		rc = lead_guarded(pp, plan, samples, timeout_s);
-		if (rc < 0)
+		lead_peer = &run.shared->status;
+		rc = lead_guarded(&run, roles->lead, samples, &outcome, timeout_s);
+		if (rc < 0 || outcome.partial)
 			kill(pid, SIGKILL);
-		if (reap_child(pid) < 0 && rc == 0)
+		if (reap_child(pid) < 0 && rc == 0 && !outcome.partial)
 			rc = -ECHILD;
 		/* The child's own error says more than "the child failed". */
-		if (rc == -ECHILD && run.status->rc < 0)
-			rc = run.status->rc;
+		if (rc == -ECHILD && run.shared->status.rc < 0)
+			rc = run.shared->status.rc;
 		lead_peer = NULL;
 	}
+	sigaction(SIGPIPE, &saved_pipe, NULL);
 	sigprocmask(SIG_SETMASK, &saved_mask, NULL);
 	if (rc == 0)
-		*median_ns = bench_median(samples, plan->samples);
+		*result = (struct bench_result){ .median_ns = bench_median(samples, outcome.taken),
+						 .samples = outcome.taken };
 out:
-	bench_shared_unmap(run.status, sizeof(*run.status));
+	bench_shared_unmap(run.shared, shared_size);
 	free(samples);
 	return rc;
+}
+
+int bench_pingpong_run(const struct bench_pingpong *pp, const struct bench_plan *plan,
+		       const int cpus[2], unsigned timeout_s, struct bench_result *result)
+{
+	return pair_run(pp, &pingpong_roles, plan, cpus, timeout_s, result);
+}
+
+int bench_stream_run(const struct bench_pingpong *pp, const struct bench_plan *plan,
+		     const int cpus[2], unsigned timeout_s, struct bench_result *result)
+{
+	return pair_run(pp, &stream_roles, plan, cpus, timeout_s, result);
+}
+
+int bench_words_run(int (*send)(void *ctx, int dir), int (*receive)(void *ctx, int dir),
+		    const struct bench_plan *plan, const int cpus[2], unsigned timeout_s,
+		    struct bench_result *result)
+{
+	struct bench_words w = { .boxes = bench_shared_map(2 * sizeof(struct bench_mailbox)) };
+	struct bench_pingpong pp = { .send = send, .receive = receive, .ctx = &w };
+	int rc;
+
+	if (!w.boxes)
+		return -ENOMEM;
+	rc = bench_pingpong_run(&pp, plan, cpus, timeout_s, result);
+	bench_shared_unmap(w.boxes, 2 * sizeof(struct bench_mailbox));
+	return rc;
+}
+
+static int handoff_send(void *ctx, int dir)
+{
+	struct bench_words *w = ctx;
+
+	/* Pairs with the acquire load in handoff_receive. */
+	atomic_store_explicit(&w->boxes[dir].word, ++w->seqs[dir], memory_order_release);
+	return 0;
+}
+
+static int handoff_receive(void *ctx, int dir)
+{
+	struct bench_words *w = ctx;
+	uint32_t expected = ++w->seqs[dir];
+
+	/* Pairs with the release store in handoff_send. */
+	while (atomic_load_explicit(&w->boxes[dir].word, memory_order_acquire) != expected)
+		bench_relax();
+	return 0;
+}
+
+int bench_handoff_run(const struct bench_plan *plan, const int cpus[2], unsigned timeout_s,
+		      struct bench_result *result)
+{
+	return bench_words_run(handoff_send, handoff_receive, plan, cpus, timeout_s, result);
 }
 
 /* Written by the filtered child, read by the parent once the child is gone. */

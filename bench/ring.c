@@ -7,6 +7,7 @@
 #include <orbit.h>
 
 #include "benchutil.h"
+#include "transport.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -23,8 +24,6 @@
 #define FRAME_BYTES 64
 #define FRAME_KIND  1
 #define KIND_SOLO   1 /* single-thread figures and the system-call check */
-#define KIND_PING   2 /* parent to child */
-#define KIND_PONG   3 /* child to parent */
 #define TIMEOUT_S   30
 
 struct settings {
@@ -143,130 +142,22 @@ static double measure_solo(bench_loop_fn *fn, struct solo *s, const struct setti
 	return s->err < 0 ? fail(what, s->err) : ns;
 }
 
-/* Ping-pong through two orbit rings, one per direction; the child joins the fleet by name. */
+/* Ping-pongs between two processes, over the shared transports and words (benchutil). */
 
-struct ring_pair {
-	const char *fleet_name;
-	orbit_fleet_t *child_fleet;
-	orbit_ring_t *rings[2];
-	uint64_t cursors[2];
-	uint64_t vers[2]; /* both processes count the frames of each direction */
-	bool block;
-	uint8_t payload[FRAME_BYTES];
-	uint8_t buf[FRAME_BYTES];
-};
-
-static int ring_send(void *ctx, int dir)
+static double measured(int rc, const struct bench_result *res, double scale, const char *what)
 {
-	struct ring_pair *p = ctx;
-	int rc = orbit_ring_write(p->rings[dir], FRAME_KIND, ++p->vers[dir], p->payload,
-				  FRAME_BYTES, NULL);
-
-	return rc < 0 ? rc : 0;
+	return rc < 0 ? fail(what, rc) : res->median_ns * scale;
 }
 
-/* -EPROTO: a frame went missing (counted lost) or is not the one expected. */
-static int ring_receive(void *ctx, int dir)
+static double measure_transport(const struct bench_transport *t, size_t bytes, bool spin,
+				const struct bench_plan *plan, const int cpus[2], double scale,
+				const char *what)
 {
-	struct ring_pair *p = ctx;
-	uint64_t expected = ++p->vers[dir], lost = 0;
-	orbit_frame_t frame;
-	int rc;
+	struct bench_channel ch = { .bytes = bytes, .spin = spin };
+	struct bench_result res;
+	int rc = bench_transport_run(t, &ch, plan, cpus, TIMEOUT_S, &res);
 
-	for (;;) {
-		rc = orbit_ring_next(p->rings[dir], &p->cursors[dir], &frame, p->buf,
-				     sizeof(p->buf), &lost);
-		/* Checked on every call: a skipped frame would otherwise be awaited for ever. */
-		if (lost)
-			return -EPROTO;
-		if (rc != -EAGAIN)
-			break;
-		if (!p->block) {
-			bench_relax();
-			continue;
-		}
-		rc = orbit_ring_wait(p->rings[dir], p->cursors[dir], -1);
-		if (rc < 0 && rc != -EINTR)
-			return rc;
-	}
-	if (rc < 0)
-		return rc;
-	return frame.ver != expected || frame.len != FRAME_BYTES ? -EPROTO : 0;
-}
-
-static int ring_child_setup(void *ctx)
-{
-	struct ring_pair *p = ctx;
-	int rc = orbit_fleet_join_shm(p->fleet_name, 1, 2, NULL, &p->child_fleet);
-
-	if (rc == 0)
-		rc = orbit_fleet_ring(p->child_fleet, KIND_PING, &p->rings[0]);
-	if (rc == 0)
-		rc = orbit_fleet_ring(p->child_fleet, KIND_PONG, &p->rings[1]);
-	return rc;
-}
-
-static void ring_child_teardown(void *ctx)
-{
-	struct ring_pair *p = ctx;
-
-	orbit_fleet_leave(p->child_fleet);
-}
-
-static double measure_rings(orbit_fleet_t *fleet, bool block, const struct bench_plan *plan,
-			    const int cpus[2], double scale, const char *what)
-{
-	struct ring_pair p = { .fleet_name = orbit_fleet_name(fleet), .block = block };
-	struct bench_pingpong pp = {
-		.send = ring_send,
-		.receive = ring_receive,
-		.child_setup = ring_child_setup,
-		.child_teardown = ring_child_teardown,
-		.ctx = &p,
-	};
-	double ns;
-	int rc = orbit_fleet_ring(fleet, KIND_PING, &p.rings[0]);
-
-	if (rc == 0)
-		rc = orbit_fleet_ring(fleet, KIND_PONG, &p.rings[1]);
-	if (rc < 0)
-		return fail(what, rc);
-	/* Taken before the fork, so neither side can miss the other's first frame. */
-	for (int dir = 0; dir < 2; dir++)
-		p.cursors[dir] = orbit_ring_head(p.rings[dir]);
-	rc = bench_pingpong_run(&pp, plan, cpus, TIMEOUT_S, &ns);
-	return rc < 0 ? fail(what, rc) : ns * scale;
-}
-
-/* References: one shared word per direction, each on its own pair of cache lines. */
-
-struct mailbox {
-	_Alignas(128) _Atomic uint32_t word; /* 128: the adjacent-line prefetcher pairs lines */
-};
-
-struct word_pair {
-	struct mailbox *boxes; /* two, in memory shared with the child */
-	uint32_t seqs[2];
-};
-
-static int line_send(void *ctx, int dir)
-{
-	struct word_pair *w = ctx;
-
-	/* Pairs with the acquire load in line_receive. */
-	atomic_store_explicit(&w->boxes[dir].word, ++w->seqs[dir], memory_order_release);
-	return 0;
-}
-
-static int line_receive(void *ctx, int dir)
-{
-	struct word_pair *w = ctx;
-	uint32_t expected = ++w->seqs[dir];
-
-	/* Pairs with the release store in line_send. */
-	while (atomic_load_explicit(&w->boxes[dir].word, memory_order_acquire) != expected)
-		bench_relax();
-	return 0;
+	return measured(rc, &res, scale, what);
 }
 
 static long futex(_Atomic uint32_t *word, int op, uint32_t value)
@@ -277,7 +168,7 @@ static long futex(_Atomic uint32_t *word, int op, uint32_t value)
 /* Shared (not _PRIVATE) futex operations: the word is in memory of two processes. */
 static int futex_send(void *ctx, int dir)
 {
-	struct word_pair *w = ctx;
+	struct bench_words *w = ctx;
 
 	atomic_store(&w->boxes[dir].word, ++w->seqs[dir]);
 	return futex(&w->boxes[dir].word, FUTEX_WAKE, 1) < 0 ? -errno : 0;
@@ -285,7 +176,7 @@ static int futex_send(void *ctx, int dir)
 
 static int futex_receive(void *ctx, int dir)
 {
-	struct word_pair *w = ctx;
+	struct bench_words *w = ctx;
 	uint32_t expected = ++w->seqs[dir], seen;
 
 	while ((seen = atomic_load(&w->boxes[dir].word)) != expected)
@@ -293,71 +184,6 @@ static int futex_receive(void *ctx, int dir)
 		    errno != EINTR)
 			return -errno;
 	return 0;
-}
-
-static double measure_words(int (*send)(void *, int), int (*receive)(void *, int),
-			    const struct bench_plan *plan, const int cpus[2], double scale,
-			    const char *what)
-{
-	struct word_pair w = { .boxes = bench_shared_map(2 * sizeof(struct mailbox)) };
-	struct bench_pingpong pp = { .send = send, .receive = receive, .ctx = &w };
-	double ns;
-	int rc;
-
-	if (!w.boxes)
-		return fail(what, -ENOMEM);
-	rc = bench_pingpong_run(&pp, plan, cpus, TIMEOUT_S, &ns);
-	bench_shared_unmap(w.boxes, 2 * sizeof(struct mailbox));
-	return rc < 0 ? fail(what, rc) : ns * scale;
-}
-
-struct pipe_pair {
-	int fds[2][2]; /* one pipe per direction */
-};
-
-static int pipe_send(void *ctx, int dir)
-{
-	struct pipe_pair *p = ctx;
-	char byte = 0;
-	ssize_t n;
-
-	while ((n = write(p->fds[dir][1], &byte, 1)) < 0 && errno == EINTR)
-		;
-	return n == 1 ? 0 : n < 0 ? -errno : -EIO;
-}
-
-static int pipe_receive(void *ctx, int dir)
-{
-	struct pipe_pair *p = ctx;
-	char byte;
-	ssize_t n;
-
-	while ((n = read(p->fds[dir][0], &byte, 1)) < 0 && errno == EINTR)
-		;
-	return n == 1 ? 0 : n < 0 ? -errno : -EIO;
-}
-
-static double measure_pipes(const struct bench_plan *plan, const int cpus[2], const char *what)
-{
-	struct pipe_pair p;
-	struct bench_pingpong pp = { .send = pipe_send, .receive = pipe_receive, .ctx = &p };
-	double ns;
-	int rc;
-
-	if (pipe(p.fds[0]) < 0)
-		return fail(what, -errno);
-	if (pipe(p.fds[1]) < 0) {
-		rc = -errno;
-		close(p.fds[0][0]);
-		close(p.fds[0][1]);
-		return fail(what, rc);
-	}
-	rc = bench_pingpong_run(&pp, plan, cpus, TIMEOUT_S, &ns);
-	for (int dir = 0; dir < 2; dir++) {
-		close(p.fds[dir][0]);
-		close(p.fds[dir][1]);
-	}
-	return rc < 0 ? fail(what, rc) : ns;
 }
 
 /* "No system call in a write nobody waits for", checked by a seccomp trap. */
@@ -508,23 +334,28 @@ static int parse_options(int argc, char **argv, const struct settings **set)
 	return 0;
 }
 
-static void measure_all(orbit_fleet_t *fleet, orbit_ring_t *solo_ring, const struct settings *set,
-			const int cpus[2], bool spin, double ns[FIGURE_COUNT])
+static void measure_all(orbit_ring_t *solo_ring, const struct settings *set, const int cpus[2],
+			bool spin, double ns[FIGURE_COUNT])
 {
 	struct solo s = { .ring = solo_ring };
+	struct bench_result res;
+	int rc;
 
 	ns[FETCH_ADD] = measure_solo(fetch_add_loop, &s, set, "fetch_add");
 	ns[WRITE] = measure_solo(write_loop, &s, set, "orbit_ring_write");
 	ns[READ_HEAD] = measure_solo(read_head_loop, &s, set, "orbit_ring_read_head");
 	ns[HANDOFF] = ns[SPIN] = NAN;
 	if (spin) {
-		ns[HANDOFF] = measure_words(line_send, line_receive, &set->spin, cpus, 0.5,
-					    "cache-line hand-off");
-		ns[SPIN] = measure_rings(fleet, false, &set->spin, cpus, 0.5, "spinning ring");
+		rc = bench_handoff_run(&set->spin, cpus, TIMEOUT_S, &res);
+		ns[HANDOFF] = measured(rc, &res, 0.5, "cache-line hand-off");
+		ns[SPIN] = measure_transport(&bench_transport_orbit, FRAME_BYTES, true, &set->spin,
+					     cpus, 0.5, "spinning ring");
 	}
-	ns[FUTEX] = measure_words(futex_send, futex_receive, &set->block, cpus, 1, "futex");
-	ns[WAIT] = measure_rings(fleet, true, &set->block, cpus, 1, "orbit_ring_wait");
-	ns[PIPE] = measure_pipes(&set->block, cpus, "pipe");
+	rc = bench_words_run(futex_send, futex_receive, &set->block, cpus, TIMEOUT_S, &res);
+	ns[FUTEX] = measured(rc, &res, 1, "futex");
+	ns[WAIT] = measure_transport(&bench_transport_orbit, FRAME_BYTES, false, &set->block, cpus,
+				     1, "orbit_ring_wait");
+	ns[PIPE] = measure_transport(&bench_transport_pipe, 1, false, &set->block, cpus, 1, "pipe");
 }
 
 int main(int argc, char **argv)
@@ -557,7 +388,7 @@ int main(int argc, char **argv)
 		bench_print_machine(stdout);
 		print_method(set, ring, cpus, ncpus);
 		fflush(stdout);
-		measure_all(fleet, ring, set, cpus, ncpus >= 2, ns);
+		measure_all(ring, set, cpus, ncpus >= 2, ns);
 		print_table(ns);
 		check_write_syscalls(ring, set->checked_writes);
 	}

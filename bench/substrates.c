@@ -7,23 +7,15 @@
 #include <orbit.h>
 
 #include "benchutil.h"
+#include "redis.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <math.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
-#include <sys/time.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #define FLEET_NODES  64
@@ -366,377 +358,7 @@ static void close_subject(struct subject *s)
 	orbit_fleet_leave(s->fleet);
 }
 
-/* Redis: a minimal RESP client over a blocking TCP socket to 127.0.0.1 only. */
-
-struct resp_conn {
-	int fd;
-	size_t start, end; /* unread bytes of in */
-	char in[4096];
-};
-
-struct resp_reply {
-	char type;   /* '+' status, ':' integer, '$' bulk string */
-	long long n; /* the integer, or the bulk length (-1: nil) */
-};
-
-/* A request encoded once, so the timed loop only sends and receives. */
-struct resp_request {
-	char bytes[256];
-	size_t len;
-	char reply_type;
-	long long reply_len; /* bulk length expected, or -1 for any */
-};
-
-static int resp_encode(struct resp_request *req, const char *const argv[], unsigned argc)
-{
-	int n = snprintf(req->bytes, sizeof(req->bytes), "*%u\r\n", argc);
-
-	for (unsigned i = 0; n >= 0 && (size_t)n < sizeof(req->bytes) && i < argc; i++)
-		n += snprintf(req->bytes + n, sizeof(req->bytes) - (size_t)n, "$%zu\r\n%s\r\n",
-			      strlen(argv[i]), argv[i]);
-	if (n < 0 || (size_t)n >= sizeof(req->bytes))
-		return -ENOSPC;
-	req->len = (size_t)n;
-	return 0;
-}
-
-static int conn_send(struct resp_conn *c, const char *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = send(c->fd, p, len, MSG_NOSIGNAL);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/* Reads more of the reply; -EAGAIN when the server stayed silent past the socket timeout. */
-static int conn_fill(struct resp_conn *c)
-{
-	ssize_t n;
-
-	if (c->start > 0) {
-		memmove(c->in, c->in + c->start, c->end - c->start);
-		c->end -= c->start;
-		c->start = 0;
-	}
-	if (c->end == sizeof(c->in))
-		return -EPROTO; /* a header line longer than any reply we ask for */
-	while ((n = recv(c->fd, c->in + c->end, sizeof(c->in) - c->end, 0)) < 0 && errno == EINTR)
-		;
-	if (n < 0)
-		return -errno;
-	if (n == 0)
-		return -ECONNRESET;
-	c->end += (size_t)n;
-	return 0;
-}
-
-/* One CRLF-terminated line, stored without its CRLF. */
-static int conn_line(struct resp_conn *c, char *line, size_t size)
-{
-	for (;;) {
-		char *lf = memchr(c->in + c->start, '\n', c->end - c->start);
-		int rc;
-
-		if (lf) {
-			size_t len = (size_t)(lf - (c->in + c->start)); /* up to the \n */
-
-			if (len == 0 || lf[-1] != '\r' || len > size)
-				return -EPROTO;
-			memcpy(line, c->in + c->start, len - 1);
-			line[len - 1] = '\0';
-			c->start += len + 1;
-			return 0;
-		}
-		rc = conn_fill(c);
-		if (rc < 0)
-			return rc;
-	}
-}
-
-/* Consumes n bytes, keeping the first `size` of them in out (out may be NULL). */
-static int conn_take(struct resp_conn *c, char *out, size_t size, size_t n)
-{
-	while (n > 0) {
-		size_t step = c->end - c->start;
-		int rc;
-
-		if (step == 0) {
-			rc = conn_fill(c);
-			if (rc < 0)
-				return rc;
-			continue;
-		}
-		if (step > n)
-			step = n;
-		if (out && size > 0) {
-			size_t keep = step < size ? step : size;
-
-			memcpy(out, c->in + c->start, keep);
-			out += keep;
-			size -= keep;
-		}
-		c->start += step;
-		n -= step;
-	}
-	return 0;
-}
-
-/*
- * One reply; a bulk string's first `size` bytes land in out. Errors ('-') and
- * arrays ('*') are -EPROTO: none of the commands sent here answers with them.
- */
-static int conn_reply(struct resp_conn *c, struct resp_reply *reply, char *out, size_t size)
-{
-	char line[128], *end;
-	int rc = conn_line(c, line, sizeof(line));
-
-	if (rc < 0)
-		return rc;
-	reply->type = line[0];
-	reply->n = 0;
-	if (line[0] == '+')
-		return 0;
-	if (line[0] != ':' && line[0] != '$')
-		return -EPROTO;
-	errno = 0;
-	reply->n = strtoll(line + 1, &end, 10);
-	if (end == line + 1 || *end || errno)
-		return -EPROTO;
-	if (line[0] == ':' || reply->n < 0)
-		return 0;
-	rc = conn_take(c, out, size, (size_t)reply->n);
-	return rc < 0 ? rc : conn_take(c, NULL, 0, 2); /* the bulk's CRLF */
-}
-
-static int resp_call(struct resp_conn *c, const struct resp_request *req)
-{
-	struct resp_reply reply;
-	int rc = conn_send(c, req->bytes, req->len);
-
-	if (rc == 0)
-		rc = conn_reply(c, &reply, NULL, 0);
-	if (rc < 0)
-		return rc;
-	if (reply.type != req->reply_type || (req->reply_len >= 0 && reply.n != req->reply_len))
-		return -EPROTO;
-	return 0;
-}
-
-static struct sockaddr_in loopback(uint16_t port)
-{
-	return (struct sockaddr_in){
-		.sin_family = AF_INET,
-		.sin_port = htons(port),
-		.sin_addr.s_addr = htonl(INADDR_LOOPBACK),
-	};
-}
-
-/* A port nobody listens on now; the server started on it may still lose a race for it. */
-static int free_port(void)
-{
-	struct sockaddr_in addr = loopback(0);
-	socklen_t len = sizeof(addr);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	int rc;
-
-	if (fd < 0)
-		return -errno;
-	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 ||
-	    getsockname(fd, (struct sockaddr *)&addr, &len) < 0)
-		rc = -errno;
-	else
-		rc = ntohs(addr.sin_port);
-	close(fd);
-	return rc;
-}
-
-static int conn_open(struct resp_conn *c, uint16_t port)
-{
-	struct sockaddr_in addr = loopback(port);
-	struct timeval timeout = { .tv_sec = 5 };
-	int one = 1, rc;
-
-	c->start = c->end = 0;
-	c->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (c->fd < 0)
-		return -errno;
-	/* One small request in flight: Nagle would hold it back waiting for more. */
-	if (setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0 ||
-	    setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout)) < 0 ||
-	    setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout)) < 0 ||
-	    connect(c->fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
-		rc = -errno;
-		close(c->fd);
-		c->fd = -1;
-		return rc;
-	}
-	return 0;
-}
-
-static void conn_close(struct resp_conn *c)
-{
-	if (c->fd >= 0)
-		close(c->fd);
-	c->fd = -1;
-}
-
-/* The first executable `name` in PATH; empty entries (the current directory) are skipped. */
-static bool find_in_path(const char *name, char *path, size_t size)
-{
-	const char *dirs = getenv("PATH");
-
-	for (const char *p = dirs ? dirs : ""; *p;) {
-		size_t len = strcspn(p, ":");
-		int n = snprintf(path, size, "%.*s/%s", (int)len, p, name);
-
-		if (len > 0 && n > 0 && (size_t)n < size && access(path, X_OK) == 0)
-			return true;
-		p += len + (p[len] == ':');
-	}
-	return false;
-}
-
-struct redis {
-	char path[4096];
-	pid_t pid;
-	uint16_t port;
-	struct resp_conn conn;
-	char version[32];
-};
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = ms % 1000 * 1000000 };
-
-	nanosleep(&ts, NULL);
-}
-
-/*
- * A private server for this run only: no persistence, loopback only, silent, dies
- * with us. It inherits our CPU affinity, so it shares the benchmark's CPU.
- */
-static int redis_spawn(struct redis *r)
-{
-	char port[16];
-	char *const argv[] = { "redis-server", "--port",      port, "--bind",
-			       "127.0.0.1",    "--save",      "",   "--appendonly",
-			       "no",	       "--daemonize", "no", NULL };
-	pid_t parent = getpid();
-	int null;
-
-	snprintf(port, sizeof(port), "%u", r->port);
-	fflush(NULL);
-	r->pid = fork();
-	if (r->pid < 0)
-		return -errno;
-	if (r->pid > 0)
-		return 0;
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (getppid() != parent)
-		_exit(127);
-	null = open("/dev/null", O_RDWR | O_CLOEXEC); /* dup2 clears O_CLOEXEC on the copies */
-	if (null < 0 || dup2(null, STDIN_FILENO) < 0 || dup2(null, STDOUT_FILENO) < 0 ||
-	    dup2(null, STDERR_FILENO) < 0)
-		_exit(127);
-	execv(r->path, argv);
-	_exit(127);
-}
-
-/* True once the child has exited and been reaped, checking every 10 ms for up to ms. */
-static bool reaped_within(pid_t pid, long ms)
-{
-	for (long waited = 0; waited <= ms; waited += 10) {
-		if (waitpid(pid, NULL, WNOHANG) != 0)
-			return true;
-		sleep_ms(10);
-	}
-	return false;
-}
-
-static void redis_stop(struct redis *r)
-{
-	conn_close(&r->conn);
-	if (r->pid <= 0)
-		return;
-	kill(r->pid, SIGTERM);
-	if (!reaped_within(r->pid, 2000)) {
-		kill(r->pid, SIGKILL);
-		while (waitpid(r->pid, NULL, 0) < 0 && errno == EINTR)
-			;
-	}
-	r->pid = 0;
-}
-
-/* Waits until the server answers PING; -ECHILD if it exited (e.g. it lost the port). */
-static int redis_await(struct redis *r)
-{
-	static const char *const ping[] = { "PING" };
-	struct resp_request req = { .reply_type = '+', .reply_len = -1 };
-	uint64_t deadline = bench_now_ns() + 10 * 1000000000ull;
-
-	resp_encode(&req, ping, 1);
-	while (bench_now_ns() < deadline) {
-		if (waitpid(r->pid, NULL, WNOHANG) == r->pid) {
-			r->pid = 0;
-			return -ECHILD;
-		}
-		if (conn_open(&r->conn, r->port) == 0) {
-			if (resp_call(&r->conn, &req) == 0)
-				return 0;
-			conn_close(&r->conn);
-		}
-		sleep_ms(20);
-	}
-	return -ETIMEDOUT;
-}
-
-/* "7.0.15" from INFO server, or "unknown". */
-static void redis_version(struct redis *r)
-{
-	static const char *const info[] = { "INFO", "server" };
-	struct resp_request req;
-	struct resp_reply reply;
-	char text[2048] = "";
-	const char *v;
-
-	snprintf(r->version, sizeof(r->version), "unknown");
-	if (resp_encode(&req, info, 2) < 0 || conn_send(&r->conn, req.bytes, req.len) < 0 ||
-	    conn_reply(&r->conn, &reply, text, sizeof(text) - 1) < 0 || reply.type != '$')
-		return;
-	v = strstr(text, "redis_version:");
-	if (v) {
-		v += strlen("redis_version:");
-		snprintf(r->version, sizeof(r->version), "%.*s", (int)strcspn(v, "\r\n"), v);
-	}
-}
-
-static int redis_start(struct redis *r)
-{
-	int rc = -ECHILD;
-
-	/* A server that exits before answering most likely lost the port: try another. */
-	for (int attempt = 0; attempt < 3 && rc == -ECHILD; attempt++) {
-		rc = free_port();
-		if (rc < 0)
-			return rc;
-		r->port = (uint16_t)rc;
-		rc = redis_spawn(r);
-		if (rc == 0)
-			rc = redis_await(r);
-		if (rc < 0)
-			redis_stop(r);
-	}
-	if (rc == 0)
-		redis_version(r);
-	return rc;
-}
+/* Redis: the same jobs as round trips to a private server (redis.h). */
 
 struct redis_command {
 	const char *label;
@@ -752,7 +374,7 @@ static const struct redis_command redis_commands[REDIS_COUNT] = {
 	[REDIS_PUBLISH] = { "PUBLISH, 64 B", { "PUBLISH", TOPIC, value64 }, 3, ':', -1 },
 };
 
-static int redis_round_trips(struct redis *r, const struct resp_request *req,
+static int redis_round_trips(struct bench_redis *r, const struct bench_resp_request *req,
 			     const struct settings *set, double *median)
 {
 	unsigned total = set->redis_warmup + set->redis_round_trips;
@@ -762,7 +384,7 @@ static int redis_round_trips(struct redis *r, const struct resp_request *req,
 	for (unsigned i = 0; rc == 0 && i < total; i++) {
 		uint64_t start = bench_now_ns();
 
-		rc = resp_call(&r->conn, req);
+		rc = bench_resp_call(&r->conn, req);
 		if (i >= set->redis_warmup)
 			samples[i - set->redis_warmup] = (double)(bench_now_ns() - start);
 	}
@@ -773,15 +395,15 @@ static int redis_round_trips(struct redis *r, const struct resp_request *req,
 }
 
 /* SET runs first, so GET finds its key. */
-static void measure_redis(struct redis *r, const struct settings *set, double ns[REDIS_COUNT])
+static void measure_redis(struct bench_redis *r, const struct settings *set, double ns[REDIS_COUNT])
 {
 	static const enum redis_figure order[] = { REDIS_SET, REDIS_GET, REDIS_PUBLISH };
 
 	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
 		const struct redis_command *cmd = &redis_commands[order[i]];
-		struct resp_request req = { .reply_type = cmd->reply_type,
-					    .reply_len = cmd->reply_len };
-		int rc = resp_encode(&req, cmd->argv, cmd->argc);
+		struct bench_resp_request req = { .reply_type = cmd->reply_type,
+						  .reply_len = cmd->reply_len };
+		int rc = bench_resp_encode(&req, cmd->argc, cmd->argv, NULL);
 
 		if (rc == 0)
 			rc = redis_round_trips(r, &req, set, &ns[order[i]]);
@@ -793,16 +415,16 @@ static void measure_redis(struct redis *r, const struct settings *set, double ns
 /* Measures Redis when it is installed; false (and ns all NaN) when it was not measured. */
 static bool run_redis(const struct settings *set, double ns[REDIS_COUNT])
 {
-	struct redis r = { .conn.fd = -1 };
+	struct bench_redis r;
 	int rc;
 
 	for (int i = 0; i < REDIS_COUNT; i++)
 		ns[i] = NAN;
-	if (!find_in_path("redis-server", r.path, sizeof(r.path))) {
+	if (!bench_redis_find(&r)) {
 		printf("redis: not installed, skipped\n");
 		return false;
 	}
-	rc = redis_start(&r);
+	rc = bench_redis_start(&r);
 	if (rc < 0) {
 		printf("redis: %s did not start (%s), skipped\n", r.path,
 		       rc == -ECHILD ? "it exited before answering PING" : strerror(-rc));
@@ -812,7 +434,7 @@ static bool run_redis(const struct settings *set, double ns[REDIS_COUNT])
 	printf("redis    %s %s, private server on 127.0.0.1:%u\n", r.path, r.version, r.port);
 	fflush(stdout);
 	measure_redis(&r, set, ns);
-	redis_stop(&r);
+	bench_redis_stop(&r);
 	return true;
 }
 

@@ -1,0 +1,205 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * liborbit as a benchmark transport: one ring per direction in a fleet of its
+ * own, which the child joins by name. Receivers spin on orbit_ring_next or
+ * sleep in orbit_ring_wait. A ring never blocks its writer (it overwrites the
+ * oldest frame), so a stream adds flow control the way a program would: the
+ * receiver reports its count on an ack ring and the sender stays within a
+ * window of it, waiting on that ring when it is ahead.
+ */
+#include <orbit.h>
+
+#include "transport.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#define FRAME_KIND 1
+#define ACK_KIND   2
+#define KIND_DATA  1 /* + direction */
+#define KIND_ACK   3 /* + direction */
+
+struct ring_pair {
+	char fleet_name[64];
+	orbit_fleet_t *fleet; /* the parent's; the child joins its own */
+	orbit_ring_t *rings[2];
+	orbit_ring_t *acks[2];
+	uint64_t cursors[2];
+	uint64_t seqs[2];  /* both processes count each direction */
+	uint64_t acked[2]; /* the receiver's count, as the sender last read it */
+	uint64_t window;   /* frames a sender may be ahead: half the ring */
+	uint64_t ack_every;
+	size_t bytes;
+	bool spin, stream;
+	uint8_t payload[BENCH_MESSAGE_MAX];
+	uint8_t buf[BENCH_MESSAGE_MAX];
+};
+
+static int ring_wait_or_spin(struct ring_pair *p, orbit_ring_t *ring, uint64_t cursor)
+{
+	int rc;
+
+	if (p->spin) {
+		bench_relax();
+		return 0;
+	}
+	rc = orbit_ring_wait(ring, cursor, -1);
+	return rc == -EINTR ? 0 : rc;
+}
+
+/* Waits until the receiver's ack leaves room in the window. */
+static int ring_window_wait(struct ring_pair *p, int dir)
+{
+	while (p->seqs[dir] - p->acked[dir] >= p->window) {
+		/* Taken first: an ack committed after it ends the wait at once. */
+		uint64_t head = orbit_ring_head(p->acks[dir]);
+		orbit_frame_t frame;
+		int rc = orbit_ring_read_head(p->acks[dir], &frame, NULL, 0);
+
+		if (rc == 0 && frame.ver > p->acked[dir]) {
+			p->acked[dir] = frame.ver;
+			continue;
+		}
+		/* -EAGAIN: an ack is being written right now; it may be the last for a while. */
+		if (rc == -EAGAIN) {
+			bench_relax();
+			continue;
+		}
+		if (rc < 0 && rc != -ENOENT)
+			return rc;
+		rc = ring_wait_or_spin(p, p->acks[dir], head);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int ring_send(void *ctx, int dir)
+{
+	struct ring_pair *p = ctx;
+	int rc = p->stream ? ring_window_wait(p, dir) : 0;
+
+	if (rc == 0)
+		rc = orbit_ring_write(p->rings[dir], FRAME_KIND, ++p->seqs[dir], p->payload,
+				      p->bytes, NULL);
+	return rc < 0 ? rc : 0;
+}
+
+/* -EPROTO: a frame went missing (counted lost) or is not the one expected. */
+static int ring_receive(void *ctx, int dir)
+{
+	struct ring_pair *p = ctx;
+	uint64_t expected = ++p->seqs[dir], lost = 0;
+	orbit_frame_t frame;
+	int rc;
+
+	for (;;) {
+		rc = orbit_ring_next(p->rings[dir], &p->cursors[dir], &frame, p->buf,
+				     sizeof(p->buf), &lost);
+		/* Checked on every call: a skipped frame would otherwise be awaited for ever. */
+		if (lost)
+			return -EPROTO;
+		if (rc != -EAGAIN)
+			break;
+		rc = ring_wait_or_spin(p, p->rings[dir], p->cursors[dir]);
+		if (rc < 0)
+			return rc;
+	}
+	if (rc < 0)
+		return rc;
+	if (frame.ver != expected || frame.len != p->bytes)
+		return -EPROTO;
+	if (p->stream && expected % p->ack_every == 0)
+		rc = orbit_ring_write(p->acks[dir], ACK_KIND, expected, NULL, 0, NULL);
+	return rc < 0 ? rc : 0;
+}
+
+static int ring_attach(struct ring_pair *p, orbit_fleet_t *fleet)
+{
+	int rc = 0;
+
+	for (int dir = 0; dir < 2 && rc == 0; dir++) {
+		rc = orbit_fleet_ring(fleet, KIND_DATA + dir, &p->rings[dir]);
+		if (rc == 0)
+			rc = orbit_fleet_ring(fleet, KIND_ACK + dir, &p->acks[dir]);
+	}
+	return rc;
+}
+
+/* The child's copy of the pair: the same rings, mapped by its own join. */
+static int ring_child_setup(void *ctx)
+{
+	struct ring_pair *p = ctx;
+	int rc;
+
+	p->fleet = NULL; /* the parent's handle, which the teardown must not leave */
+	rc = orbit_fleet_join_shm(p->fleet_name, 1, 2, NULL, &p->fleet);
+	return rc < 0 ? rc : ring_attach(p, p->fleet);
+}
+
+static void ring_child_teardown(void *ctx)
+{
+	struct ring_pair *p = ctx;
+
+	orbit_fleet_leave(p->fleet);
+}
+
+static void ring_close(struct bench_pingpong *pp)
+{
+	struct ring_pair *p = pp->ctx;
+
+	if (!p)
+		return;
+	if (p->fleet)
+		orbit_fleet_unlink(p->fleet);
+	orbit_fleet_leave(p->fleet);
+	free(p);
+	pp->ctx = NULL;
+}
+
+static int ring_open(const struct bench_channel *ch, struct bench_pingpong *pp)
+{
+	static unsigned serial;
+	struct ring_pair *p;
+	int rc;
+
+	if (ch->bytes < 1 || ch->bytes > BENCH_MESSAGE_MAX)
+		return -EINVAL;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	p->bytes = ch->bytes;
+	p->spin = ch->spin;
+	p->stream = ch->stream;
+	*pp = (struct bench_pingpong){
+		.send = ring_send,
+		.receive = ring_receive,
+		.child_setup = ring_child_setup,
+		.child_teardown = ring_child_teardown,
+		.ctx = p,
+	};
+	snprintf(p->fleet_name, sizeof(p->fleet_name), "bench-%ld-%u", (long)getpid(), serial++);
+	rc = orbit_fleet_join_shm(p->fleet_name, 0, 2, NULL, &p->fleet);
+	if (rc == 0)
+		rc = ring_attach(p, p->fleet);
+	if (rc < 0) {
+		ring_close(pp);
+		return rc;
+	}
+	p->window = orbit_ring_capacity(p->rings[0]) / 2;
+	p->ack_every = p->window / 4;
+	/* Taken before the fork, so neither side can miss the other's first frame. */
+	for (int dir = 0; dir < 2; dir++)
+		p->cursors[dir] = orbit_ring_head(p->rings[dir]);
+	return 0;
+}
+
+const struct bench_transport bench_transport_orbit = {
+	.name = "orbit",
+	.label = "liborbit ring",
+	.can_spin = true,
+	.open = ring_open,
+	.close = ring_close,
+};
