@@ -103,6 +103,7 @@ struct contest_view {
 	struct subject **buckets;
 	size_t bucket_mask;
 	size_t subjects;
+	bool short_of_memory; /* a frame read since the call began could not be recorded */
 	struct fingerprint last;
 	/* Room for a claim or release with any subject we can be asked about; longer owners
 	 * arrive truncated (-EMSGSIZE) and are not needed. */
@@ -438,6 +439,7 @@ static void view_claim(struct contest_view *v, const struct claim_record *rec, u
 	struct chain *ch;
 
 	if (!s) {
+		v->short_of_memory = true;
 		view_mark_gap(v, counter + 1);
 		return;
 	}
@@ -457,6 +459,7 @@ static void view_claim(struct contest_view *v, const struct claim_record *rec, u
 		if (!ch)
 			ch = chain_add(s, node, rec->claimed_at_ms);
 		if (!ch) {
+			v->short_of_memory = true;
 			view_mark_gap(v, counter + 1);
 			return;
 		}
@@ -768,9 +771,10 @@ static int claim_verdict(struct contest_view *v, const orbit_guard_t *g, uint16_
 	const struct subject *s = subject_find(v, &g->key);
 	const struct chain *ch = s ? chain_find(s, g->node, g->claimed_at_ms) : NULL;
 
-	/* Not starting a chain at our frame: overwritten before this view could read it. */
+	/* Not starting a chain at our frame: overwritten before this view could read it, or
+	 * no memory to record it. */
 	if (!ch || ch->first != g->token)
-		return -EAGAIN;
+		return v->short_of_memory ? -ENOMEM : -EAGAIN;
 	if (ch->standing == CHAIN_HOLDS)
 		return clock_unix_ms() < g->expires_at_ms ? 0 : -EAGAIN;
 	if (!ch->blocked)
@@ -786,6 +790,7 @@ static int claim_decide(struct contest_view *v, orbit_guard_t *g, uint64_t ttl_m
 	uint64_t now_ms;
 	int late, r;
 
+	v->short_of_memory = false;
 	view_catch_up(v, g->ring, orbit_ring_head(g->ring));
 	now_ms = clock_unix_ms();
 	/*
@@ -909,12 +914,14 @@ ORBIT_EXPORT int orbit_contest_holder(orbit_fleet_t *fleet, uint8_t subject_kind
 	views_lock_take();
 	v = view_of(ring);
 	if (v) {
+		v->short_of_memory = false;
 		view_catch_up(v, ring, orbit_ring_head(ring));
 		blocker = view_blocker(v, ring, &key, clock_unix_ms());
 		if (blocker && holder)
 			*holder = blocker->node;
 	}
-	r = !v ? -ENOMEM : blocker ? 0 : -ENOENT;
+	/* A holder may be among the frames there was no memory to record. */
+	r = !v || (!blocker && v->short_of_memory) ? -ENOMEM : blocker ? 0 : -ENOENT;
 	views_release();
 	return r;
 }

@@ -10,63 +10,28 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
+#include "fixture.h"
 #include "segment-layout.h"
 #include "testutil.h"
-
-typedef int join_fn(const char *name, uint16_t node, uint16_t size,
-		    const orbit_fleet_options_t *opts, orbit_fleet_t **fleet);
-
-/* Loop tests run once per backing: _i is the index into this table. */
-static join_fn *const joins[] = { orbit_fleet_join, orbit_fleet_join_shm };
-enum { LOCAL, SHM };
 
 #define KIND   ORBIT_KIND_CACHE
 #define HEADER 13
 
 enum { OP_PUT = 1, OP_DELETE = 2, OP_RESET = 3 };
 
-static char run_tag[32];
-static char fleet_name[256];
-static orbit_fleet_t *fleet;
-
-static void setup(void)
-{
-	test_fleet_name(fleet_name, sizeof(fleet_name), run_tag);
-	fleet = NULL;
-}
-
-static void teardown(void)
-{
-	orbit_fleet_leave(fleet);
-	test_unlink_fleet(fleet_name);
-}
-
-static void join_ok(int backing, uint32_t capacity, uint32_t payload_max)
-{
-	orbit_fleet_options_t opts = ORBIT_FLEET_OPTIONS_INIT;
-
-	opts.capacity = capacity;
-	opts.payload_max = payload_max;
-	ck_assert_int_eq(joins[backing](fleet_name, 0, 2, &opts, &fleet), 0);
-}
+/* The test's handle is fixture_fleet, node 0 of 2; forked children join as node 1. */
 
 static orbit_ring_t *ring_ok(void)
 {
-	orbit_ring_t *ring = NULL;
-
-	ck_assert_int_eq(orbit_fleet_ring(fleet, KIND, &ring), 0);
-	return ring;
+	return fixture_ring(fixture_fleet, KIND);
 }
 
 static orbit_cache_t *cache_ok(void)
 {
 	orbit_cache_t *cache = NULL;
 
-	ck_assert_int_eq(orbit_cache_open(fleet, KIND, &cache), 0);
+	ck_assert_int_eq(orbit_cache_open(fixture_fleet, KIND, &cache), 0);
 	ck_assert_ptr_nonnull(cache);
 	return cache;
 }
@@ -122,42 +87,12 @@ static void write_frame(uint8_t frame_kind, uint8_t op, const char *key, const c
 	ck_assert_int_eq(orbit_ring_write(ring_ok(), frame_kind, expires_at_ms, raw, len, NULL), 0);
 }
 
-static uint64_t unix_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(unsigned ms)
-{
-	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000 };
-
-	while (nanosleep(&ts, &ts) < 0)
-		;
-}
-
-/* Forks; the child runs body and exits with its result; the parent asserts it was 0. */
-static void run_child(int (*body)(void))
-{
-	int status;
-	pid_t pid = fork();
-
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0)
-		_exit(body());
-	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-	ck_assert(WIFEXITED(status));
-	ck_assert_int_eq(WEXITSTATUS(status), 0);
-}
-
 START_TEST(test_put_then_get)
 {
 	orbit_cache_t *cache;
 	char buf[8];
 
-	join_ok(_i, 0, 0);
+	fixture_fleet = fixture_join(_i, 0, 2, 0, 0);
 	cache = cache_ok();
 	put_ok(cache, "user:1", "alice", 0);
 	assert_hit(cache, "user:1", "alice");
@@ -174,7 +109,7 @@ START_TEST(test_overwrite_newest_wins)
 {
 	orbit_cache_t *cache;
 
-	join_ok(_i, 0, 0);
+	fixture_fleet = fixture_join(_i, 0, 2, 0, 0);
 	cache = cache_ok();
 	put_ok(cache, "k", "one", 0);
 	put_ok(cache, "k", "two", 0);
@@ -192,7 +127,7 @@ START_TEST(test_empty_value)
 	orbit_cache_t *cache;
 	size_t len = 99;
 
-	join_ok(_i, 0, 0);
+	fixture_fleet = fixture_join(_i, 0, 2, 0, 0);
 	cache = cache_ok();
 	ck_assert_int_eq(orbit_cache_put(cache, "k", 1, NULL, 0, 0), 0);
 	ck_assert_int_eq(orbit_cache_get(cache, "k", 1, NULL, 0, &len), 0);
@@ -208,7 +143,7 @@ START_TEST(test_binary_and_long_keys)
 	char buf[8];
 	size_t len;
 
-	join_ok(_i, 0, 0);
+	fixture_fleet = fixture_join(_i, 0, 2, 0, 0);
 	cache = cache_ok();
 	/* Long keys that share their first bytes must not be confused. */
 	put_ok(cache, "abcdefgh-key-1", "v1", 0);
@@ -233,7 +168,7 @@ START_TEST(test_delete_shadows)
 {
 	orbit_cache_t *cache;
 
-	join_ok(_i, 0, 0);
+	fixture_fleet = fixture_join(_i, 0, 2, 0, 0);
 	cache = cache_ok();
 	put_ok(cache, "k", "v", 0);
 	put_ok(cache, "keep", "v", 0);
@@ -252,7 +187,7 @@ START_TEST(test_reset_prefix_shadows)
 {
 	orbit_cache_t *cache;
 
-	join_ok(_i, 0, 0);
+	fixture_fleet = fixture_join(_i, 0, 2, 0, 0);
 	cache = cache_ok();
 	put_ok(cache, "user:1", "a", 0);
 	put_ok(cache, "user:2", "b", 0);
@@ -284,7 +219,7 @@ START_TEST(test_reset_empty_prefix_shadows_all)
 {
 	orbit_cache_t *cache;
 
-	join_ok(_i, 0, 0);
+	fixture_fleet = fixture_join(_i, 0, 2, 0, 0);
 	cache = cache_ok();
 	put_ok(cache, "a", "1", 0);
 	put_ok(cache, "bbbbbbbbbbbbbbbb", "2", 0);
@@ -303,13 +238,13 @@ START_TEST(test_ttl_expiry)
 {
 	orbit_cache_t *cache;
 
-	join_ok(_i, 0, 0);
+	fixture_fleet = fixture_join(_i, 0, 2, 0, 0);
 	cache = cache_ok();
 	put_ok(cache, "short", "v", 50);
 	put_ok(cache, "long", "v", 3600 * 1000);
 	put_ok(cache, "shadowed", "forever", 0);
 	put_ok(cache, "shadowed", "briefly", 50);
-	sleep_ms(200);
+	test_sleep_ms(200);
 	assert_miss(cache, "short");
 	assert_hit(cache, "long", "v");
 	/* The newest frame decides: an expired put does not uncover an older one. */
@@ -327,7 +262,7 @@ START_TEST(test_ttl_saturates)
 	orbit_frame_t frame;
 	uint8_t raw[64];
 
-	join_ok(_i, 0, 0);
+	fixture_fleet = fixture_join(_i, 0, 2, 0, 0);
 	cache = cache_ok();
 	put_ok(cache, "k", "v", UINT64_MAX);
 	assert_hit(cache, "k", "v");
@@ -343,7 +278,7 @@ START_TEST(test_get_buffer_too_small)
 	orbit_cache_t *cache;
 	size_t len = 0;
 
-	join_ok(_i, 0, 0);
+	fixture_fleet = fixture_join(_i, 0, 2, 0, 0);
 	cache = cache_ok();
 	put_ok(cache, "k", "0123456789", 0);
 	ck_assert_int_eq(orbit_cache_get(cache, "k", 1, buf, sizeof(buf), &len), -EMSGSIZE);
@@ -361,7 +296,7 @@ START_TEST(test_handles_share_the_ring)
 {
 	orbit_cache_t *a, *b;
 
-	join_ok(_i, 0, 0);
+	fixture_fleet = fixture_join(_i, 0, 2, 0, 0);
 	a = cache_ok();
 	put_ok(a, "k", "from a", 0);
 	b = cache_ok();
@@ -379,7 +314,7 @@ START_TEST(test_open_builds_from_retained_frames)
 {
 	orbit_cache_t *writer, *late;
 
-	join_ok(_i, 0, 0);
+	fixture_fleet = fixture_join(_i, 0, 2, 0, 0);
 	writer = cache_ok();
 	put_ok(writer, "a", "1", 0);
 	put_ok(writer, "b", "2", 0);
@@ -404,7 +339,7 @@ START_TEST(test_index_fell_behind)
 	orbit_cache_t *reader, *writer;
 	char key[32];
 
-	join_ok(_i, 16, 0);
+	fixture_fleet = fixture_join(_i, 0, 2, 16, 0);
 	reader = cache_ok();
 	writer = cache_ok();
 	put_ok(writer, "old", "v", 0);
@@ -431,7 +366,7 @@ START_TEST(test_slot_reused_by_another_key)
 {
 	orbit_cache_t *reader, *writer;
 
-	join_ok(_i, 4, 0);
+	fixture_fleet = fixture_join(_i, 0, 2, 4, 0);
 	reader = cache_ok();
 	writer = cache_ok();
 	put_ok(writer, "victim", "mine", 0);
@@ -453,7 +388,7 @@ START_TEST(test_ring_reset_under_a_handle)
 {
 	orbit_cache_t *cache;
 
-	join_ok(_i, 0, 0);
+	fixture_fleet = fixture_join(_i, 0, 2, 0, 0);
 	cache = cache_ok();
 	put_ok(cache, "k", "v", 0);
 	put_ok(cache, "j", "w", 0);
@@ -535,7 +470,7 @@ START_TEST(test_index_matches_model)
 	orbit_cache_t *follower, *sleeper;
 	unsigned seed = 12345u + (unsigned)_i;
 
-	join_ok(_i, MODEL_CAPACITY, 0);
+	fixture_fleet = fixture_join(_i, 0, 2, MODEL_CAPACITY, 0);
 	follower = cache_ok();
 	sleeper = cache_ok();
 	for (int n = 0; n < MODEL_OPS; n++) {
@@ -573,7 +508,7 @@ START_TEST(test_large_frames)
 	orbit_cache_t *cache;
 	size_t len = 0;
 
-	join_ok(_i, 0, 4096);
+	fixture_fleet = fixture_join(_i, 0, 2, 0, 4096);
 	cache = cache_ok();
 	memset(value, 'v', sizeof(value));
 	ck_assert_int_eq(orbit_cache_put(cache, "big", 3, value, sizeof(value), 0), 0);
@@ -586,12 +521,13 @@ END_TEST
 
 START_TEST(test_open_close_errors)
 {
-	orbit_cache_t *cache = (orbit_cache_t *)&run_tag;
+	static char sentinel; /* an address orbit_cache_open must not store on error */
+	orbit_cache_t *cache = (orbit_cache_t *)&sentinel;
 
-	join_ok(_i, 0, 0);
+	fixture_fleet = fixture_join(_i, 0, 2, 0, 0);
 	ck_assert_int_eq(orbit_cache_open(NULL, KIND, &cache), -EINVAL);
-	ck_assert_ptr_eq(cache, (orbit_cache_t *)&run_tag);
-	ck_assert_int_eq(orbit_cache_open(fleet, KIND, NULL), -EINVAL);
+	ck_assert_ptr_eq(cache, (orbit_cache_t *)&sentinel);
+	ck_assert_int_eq(orbit_cache_open(fixture_fleet, KIND, NULL), -EINVAL);
 	orbit_cache_close(NULL);
 }
 END_TEST
@@ -602,7 +538,7 @@ START_TEST(test_invalid_arguments)
 	char buf[8];
 	size_t len;
 
-	join_ok(_i, 0, 0);
+	fixture_fleet = fixture_join(_i, 0, 2, 0, 0);
 	cache = cache_ok();
 	ck_assert_int_eq(orbit_cache_put(NULL, "k", 1, "v", 1, 0), -EINVAL);
 	ck_assert_int_eq(orbit_cache_put(cache, NULL, 1, "v", 1, 0), -EINVAL);
@@ -632,7 +568,7 @@ START_TEST(test_slot_limits)
 	orbit_ring_t *ring;
 	size_t len = 0;
 
-	join_ok(_i, 0, 0);
+	fixture_fleet = fixture_join(_i, 0, 2, 0, 0);
 	cache = cache_ok();
 	ring = ring_ok();
 	memset(key, 'k', sizeof(key));
@@ -662,7 +598,7 @@ START_TEST(test_u16_limits)
 	size_t len = 0;
 
 	ck_assert(key && value && buf);
-	join_ok(_i, 2, 200000);
+	fixture_fleet = fixture_join(_i, 0, 2, 2, 200000);
 	cache = cache_ok();
 	key[0] = 'x';
 	value[max - 1] = 0x99;
@@ -694,7 +630,7 @@ START_TEST(test_wire_read_hand_written_put)
 				  "xyz";	     /* value */
 	orbit_cache_t *cache;
 
-	join_ok(_i, 0, 0);
+	fixture_fleet = fixture_join(_i, 0, 2, 0, 0);
 	cache = cache_ok();
 	/* sizeof counts the literal's terminating NUL. */
 	ck_assert_int_eq(orbit_ring_write(ring_ok(), OP_PUT, 0, raw, sizeof(raw) - 1, NULL), 0);
@@ -706,10 +642,10 @@ END_TEST
 /* WIRE: hand-written deletes, resets and expiry times act as the API's own. */
 START_TEST(test_wire_read_hand_written_ops)
 {
-	uint64_t now = unix_ms();
+	uint64_t now = test_unix_ms();
 	orbit_cache_t *cache;
 
-	join_ok(_i, 0, 0);
+	fixture_fleet = fixture_join(_i, 0, 2, 0, 0);
 	cache = cache_ok();
 	write_frame(OP_PUT, OP_PUT, "del", "1", 0);
 	write_frame(OP_PUT, OP_PUT, "pre:a", "2", 0);
@@ -762,13 +698,13 @@ START_TEST(test_wire_written_by_api)
 	orbit_ring_t *ring;
 	uint64_t before, after;
 
-	join_ok(_i, 0, 0);
+	fixture_fleet = fixture_join(_i, 0, 2, 0, 0);
 	cache = cache_ok();
 	ring = ring_ok();
 	put_ok(cache, "key", "value", 0);
-	before = unix_ms();
+	before = test_unix_ms();
 	put_ok(cache, "ttl", "v", 5000);
-	after = unix_ms();
+	after = test_unix_ms();
 	ck_assert_int_eq(orbit_cache_delete(cache, "gone", 4), 0);
 	ck_assert_int_eq(orbit_cache_reset(cache, "pre:", 4), 0);
 	ck_assert_int_eq(orbit_cache_reset(cache, NULL, 0), 0);
@@ -790,7 +726,7 @@ START_TEST(test_garbage_frames_ignored)
 	uint8_t raw[64];
 	size_t len;
 
-	join_ok(_i, 0, 0);
+	fixture_fleet = fixture_join(_i, 0, 2, 0, 0);
 	cache = cache_ok();
 	ring = ring_ok();
 	put_ok(cache, "k", "good", 0);
@@ -843,7 +779,7 @@ START_TEST(test_random_garbage)
 	uint8_t raw[256], buf[256];
 	size_t len;
 
-	join_ok(_i, 64, 0);
+	fixture_fleet = fixture_join(_i, 0, 2, 64, 0);
 	cache = cache_ok();
 	ring = ring_ok();
 	for (int n = 0; n < 2000; n++) {
@@ -880,11 +816,11 @@ START_TEST(test_abandoned_claim)
 	orbit_cache_t *cache;
 	struct seg_map map;
 
-	join_ok(SHM, 16, 0);
+	fixture_fleet = fixture_join(FIXTURE_SHM, 0, 2, 16, 0);
 	cache = cache_ok();
 	put_ok(cache, "before", "1", 0);
 	assert_hit(cache, "before", "1");
-	ck_assert_int_eq(seg_map_open(&map, fleet_name, KIND, 16, 0), 0);
+	ck_assert_int_eq(seg_map_open(&map, fixture_fleet_name, KIND, 16, 0), 0);
 	seg_claim_and_abandon(&map);
 	seg_map_close(&map);
 	put_ok(cache, "after", "2", 0);
@@ -903,14 +839,14 @@ START_TEST(test_verification_catches_unindexed_reuse)
 	orbit_cache_t *cache;
 	struct seg_map map;
 
-	join_ok(SHM, 4, 0);
+	fixture_fleet = fixture_join(FIXTURE_SHM, 0, 2, 4, 0);
 	cache = cache_ok();
 	put_ok(cache, "victim", "mine", 0);
 	put_ok(cache, "b", "1", 0);
 	put_ok(cache, "c", "2", 0);
 	put_ok(cache, "d", "3", 0);
 	assert_hit(cache, "victim", "mine");
-	ck_assert_int_eq(seg_map_open(&map, fleet_name, KIND, 4, 0), 0);
+	ck_assert_int_eq(seg_map_open(&map, fixture_fleet_name, KIND, 4, 0), 0);
 	ck_assert_uint_eq(seg_claim_and_abandon(&map), 4);
 	seg_map_close(&map);
 	put_ok(cache, "e", "4", 0);
@@ -928,7 +864,7 @@ static int child_mutate(void)
 	orbit_cache_t *cache;
 	int r = 0;
 
-	if (orbit_fleet_join_shm(fleet_name, 1, 2, NULL, &peer) < 0)
+	if (orbit_fleet_join_shm(fixture_fleet_name, 1, 2, NULL, &peer) < 0)
 		return 1;
 	if (orbit_cache_open(peer, KIND, &cache) < 0) {
 		orbit_fleet_leave(peer);
@@ -952,7 +888,7 @@ static int child_read(void)
 	size_t len = 0;
 	int r;
 
-	if (orbit_fleet_join_shm(fleet_name, 1, 2, NULL, &peer) < 0)
+	if (orbit_fleet_join_shm(fixture_fleet_name, 1, 2, NULL, &peer) < 0)
 		return 1;
 	if (orbit_cache_open(peer, KIND, &cache) < 0) {
 		orbit_fleet_leave(peer);
@@ -968,19 +904,19 @@ START_TEST(test_cross_process)
 {
 	orbit_cache_t *cache;
 
-	join_ok(SHM, 0, 0);
+	fixture_fleet = fixture_join(FIXTURE_SHM, 0, 2, 0, 0);
 	cache = cache_ok();
 	put_ok(cache, "parent-del", "v", 0);
 	put_ok(cache, "p:2", "y", 0);
 	assert_hit(cache, "p:2", "y");
-	run_child(child_mutate);
+	test_run_child(child_mutate);
 	assert_hit(cache, "child", "hello");
 	assert_miss(cache, "p:1");
 	assert_miss(cache, "p:2");
 	assert_miss(cache, "parent-del");
 	assert_hit(cache, "shared", "child");
 	put_ok(cache, "shared", "parent", 0);
-	run_child(child_read);
+	test_run_child(child_read);
 	orbit_cache_close(cache);
 }
 END_TEST
@@ -1019,7 +955,7 @@ START_TEST(test_threads_share_a_handle)
 	pthread_t threads[THREADS];
 	orbit_cache_t *cache;
 
-	join_ok(_i, THREAD_CAPACITY, 0);
+	fixture_fleet = fixture_join(_i, 0, 2, THREAD_CAPACITY, 0);
 	cache = cache_ok();
 	for (int t = 0; t < THREADS; t++) {
 		args[t] = (struct thread_arg){ .cache = cache, .id = t };
@@ -1077,7 +1013,7 @@ START_TEST(test_lapped_while_reading)
 	unsigned seed = 99;
 	size_t len;
 
-	join_ok(_i, LAP_CAPACITY, 0);
+	fixture_fleet = fixture_join(_i, 0, 2, LAP_CAPACITY, 0);
 	s.writer = cache_ok();
 	s.reader = cache_ok();
 	ck_assert_int_eq(pthread_create(&writer, NULL, lap_writer, &s), 0);
@@ -1104,24 +1040,15 @@ START_TEST(test_lapped_while_reading)
 }
 END_TEST
 
-static TCase *fixture_tcase(const char *name)
-{
-	TCase *tc = tcase_create(name);
-
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 120);
-	return tc;
-}
-
 static Suite *cache_suite(void)
 {
 	Suite *suite = suite_create("cache");
-	TCase *rules = fixture_tcase("rules");
-	TCase *index = fixture_tcase("index");
-	TCase *errors = fixture_tcase("errors");
-	TCase *wire = fixture_tcase("wire");
-	TCase *shared = fixture_tcase("shared");
-	const int backings = TEST_ARRAY_SIZE(joins);
+	TCase *rules = fixture_tcase(suite, "rules", 120);
+	TCase *index = fixture_tcase(suite, "index", 120);
+	TCase *errors = fixture_tcase(suite, "errors", 120);
+	TCase *wire = fixture_tcase(suite, "wire", 120);
+	TCase *shared = fixture_tcase(suite, "shared", 120);
+	const int backings = FIXTURE_BACKINGS;
 
 	tcase_add_loop_test(rules, test_put_then_get, 0, backings);
 	tcase_add_loop_test(rules, test_overwrite_newest_wins, 0, backings);
@@ -1134,7 +1061,6 @@ static Suite *cache_suite(void)
 	tcase_add_loop_test(rules, test_ttl_saturates, 0, backings);
 	tcase_add_loop_test(rules, test_get_buffer_too_small, 0, backings);
 	tcase_add_loop_test(rules, test_large_frames, 0, backings);
-	suite_add_tcase(suite, rules);
 
 	tcase_add_loop_test(index, test_handles_share_the_ring, 0, backings);
 	tcase_add_loop_test(index, test_open_builds_from_retained_frames, 0, backings);
@@ -1142,32 +1068,27 @@ static Suite *cache_suite(void)
 	tcase_add_loop_test(index, test_slot_reused_by_another_key, 0, backings);
 	tcase_add_loop_test(index, test_ring_reset_under_a_handle, 0, backings);
 	tcase_add_loop_test(index, test_index_matches_model, 0, backings);
-	suite_add_tcase(suite, index);
 
 	tcase_add_loop_test(errors, test_open_close_errors, 0, backings);
 	tcase_add_loop_test(errors, test_invalid_arguments, 0, backings);
 	tcase_add_loop_test(errors, test_slot_limits, 0, backings);
 	tcase_add_loop_test(errors, test_u16_limits, 0, backings);
-	suite_add_tcase(suite, errors);
 
 	tcase_add_loop_test(wire, test_wire_read_hand_written_put, 0, backings);
 	tcase_add_loop_test(wire, test_wire_read_hand_written_ops, 0, backings);
 	tcase_add_loop_test(wire, test_wire_written_by_api, 0, backings);
 	tcase_add_loop_test(wire, test_garbage_frames_ignored, 0, backings);
 	tcase_add_loop_test(wire, test_random_garbage, 0, backings);
-	suite_add_tcase(suite, wire);
 
 	tcase_add_test(shared, test_abandoned_claim);
 	tcase_add_test(shared, test_verification_catches_unindexed_reuse);
 	tcase_add_test(shared, test_cross_process);
 	tcase_add_loop_test(shared, test_threads_share_a_handle, 0, backings);
 	tcase_add_loop_test(shared, test_lapped_while_reading, 0, backings);
-	suite_add_tcase(suite, shared);
 	return suite;
 }
 
 int main(void)
 {
-	snprintf(run_tag, sizeof(run_tag), "cache%ld", (long)getpid());
-	return test_run_suite(cache_suite(), run_tag);
+	return test_run("cache", cache_suite);
 }

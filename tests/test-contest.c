@@ -16,19 +16,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "fixture.h"
 #include "segment-layout.h"
 #include "testutil.h"
-
-typedef int join_fn(const char *name, uint16_t node, uint16_t size,
-		    const orbit_fleet_options_t *opts, orbit_fleet_t **fleet);
-
-/* Loop tests run once per backing: _i is the index into this table. */
-static join_fn *const joins[] = { orbit_fleet_join, orbit_fleet_join_shm };
-enum { LOCAL, SHM };
 
 #define KIND	       ORBIT_KIND_CONTEST
 #define CLAIM	       1
@@ -39,29 +31,26 @@ enum { LOCAL, SHM };
 #define LONG_TTL       600000 /* ten minutes: never expires during a test */
 #define FLEET_SIZE     8
 
-static char fleet_name[256];
-static orbit_fleet_t *fleets[FLEET_SIZE]; /* by node; left by teardown */
+static orbit_fleet_t *fleets[FLEET_SIZE]; /* handles of the fixture's fleet, by node */
 
-static void setup(void)
+/*
+ * A fixture added after the fleet fixture: Check tears fixtures down in reverse order, so
+ * the handles are left before the fleet's segments are unlinked.
+ */
+static void fleets_setup(void)
 {
-	test_fleet_name(fleet_name, sizeof(fleet_name), "contest");
 	memset(fleets, 0, sizeof(fleets));
 }
 
-static void teardown(void)
+static void fleets_teardown(void)
 {
 	for (int i = 0; i < FLEET_SIZE; i++)
 		orbit_fleet_leave(fleets[i]);
-	test_unlink_fleet(fleet_name);
 }
 
 static orbit_fleet_t *join_opts(int backing, uint16_t node, uint32_t capacity, uint32_t payload_max)
 {
-	orbit_fleet_options_t opts = ORBIT_FLEET_OPTIONS_INIT;
-
-	opts.capacity = capacity;
-	opts.payload_max = payload_max;
-	ck_assert_int_eq(joins[backing](fleet_name, node, FLEET_SIZE, &opts, &fleets[node]), 0);
+	fleets[node] = fixture_join(backing, node, FLEET_SIZE, capacity, payload_max);
 	return fleets[node];
 }
 
@@ -72,25 +61,7 @@ static orbit_fleet_t *join(int backing, uint16_t node)
 
 static orbit_ring_t *ring_of(orbit_fleet_t *fleet)
 {
-	orbit_ring_t *ring = NULL;
-
-	ck_assert_int_eq(orbit_fleet_ring(fleet, KIND, &ring), 0);
-	return ring;
-}
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000 };
-
-	nanosleep(&ts, NULL);
+	return fixture_ring(fleet, KIND);
 }
 
 static orbit_guard_t *claim_ok(orbit_fleet_t *fleet, const char *label, uint64_t ttl_ms)
@@ -202,7 +173,7 @@ static orbit_id_t write_frame(orbit_fleet_t *fleet, uint8_t frame_kind, uint64_t
 static orbit_id_t raw_claim(orbit_fleet_t *fleet, const char *label, uint64_t ttl_ms)
 {
 	uint8_t buf[512];
-	uint64_t now = now_ms();
+	uint64_t now = test_unix_ms();
 
 	return write_frame(fleet, CLAIM, now, buf,
 			   encode_claim(buf, SUBJECT, label, 3, now, now + ttl_ms));
@@ -212,7 +183,8 @@ static void raw_release(orbit_fleet_t *fleet, orbit_id_t claim_id, const char *l
 {
 	uint8_t buf[512];
 
-	write_frame(fleet, RELEASE, now_ms(), buf, encode_release(buf, claim_id, SUBJECT, label));
+	write_frame(fleet, RELEASE, test_unix_ms(), buf,
+		    encode_release(buf, claim_id, SUBJECT, label));
 }
 
 static void read_frame(orbit_fleet_t *fleet, uint64_t counter, orbit_frame_t *frame, uint8_t *buf,
@@ -302,7 +274,8 @@ END_TEST
 
 START_TEST(test_busy_names_the_holder)
 {
-	orbit_fleet_t *a = join(SHM, 1), *b = join(SHM, 2), *c = join(SHM, 3);
+	orbit_fleet_t *a = join(FIXTURE_SHM, 1), *b = join(FIXTURE_SHM, 2),
+		      *c = join(FIXTURE_SHM, 3);
 	orbit_guard_t *guard = claim_ok(a, "job", LONG_TTL);
 
 	claim_busy(b, "job", 1);
@@ -322,7 +295,7 @@ static void plant_claim(struct seg_map *map, uint64_t counter, uint16_t node, co
 {
 	const struct seg_layout *l = map->layout;
 	uint8_t *slot = seg_slot(map, counter);
-	uint64_t now = now_ms();
+	uint64_t now = test_unix_ms();
 	uint8_t buf[64];
 	size_t len = encode_claim(buf, SUBJECT, label, 0, now, now + LONG_TTL);
 
@@ -344,10 +317,10 @@ static void *commit_when_passed(void *p)
 {
 	struct slow_peer *peer = p;
 	const struct seg_layout *l = peer->map->layout;
-	uint64_t deadline = now_ms() + 60000;
+	uint64_t deadline = test_unix_ms() + 60000;
 
 	while (seg_load64(peer->map->base, l->hdr_write_pos) <= peer->counter + 1 &&
-	       now_ms() < deadline)
+	       test_unix_ms() < deadline)
 		sched_yield();
 	seg_store64(seg_slot(peer->map, peer->counter), l->slot_seq, 2 * peer->counter + 2);
 	return NULL;
@@ -360,12 +333,13 @@ static void *commit_when_passed(void *p)
  */
 START_TEST(test_yielder_withdraws_at_once)
 {
-	orbit_fleet_t *a = join(SHM, 1), *c = join(SHM, 3), *peer = join(SHM, 5);
+	orbit_fleet_t *a = join(FIXTURE_SHM, 1), *c = join(FIXTURE_SHM, 3),
+		      *peer = join(FIXTURE_SHM, 5);
 	struct seg_map map;
 	int raced = 0;
 
 	ring_of(a);
-	ck_assert_int_eq(seg_map_open(&map, fleet_name, KIND, 1024, 256), 0);
+	ck_assert_int_eq(seg_map_open(&map, fixture_fleet_name, KIND, 1024, 256), 0);
 	/* Retried only if this machine delays the committing thread past the stall bound. */
 	for (int attempt = 0; attempt < 5 && !raced; attempt++) {
 		struct slow_peer slow = { .map = &map };
@@ -409,7 +383,8 @@ END_TEST
 /* A claimant that yields but never withdraws (an orbit-rs 0.1 peer) blocks nobody. */
 START_TEST(test_unwithdrawn_yielder_blocks_nobody)
 {
-	orbit_fleet_t *a = join(SHM, 1), *peer = join(SHM, 5), *c = join(SHM, 3);
+	orbit_fleet_t *a = join(FIXTURE_SHM, 1), *peer = join(FIXTURE_SHM, 5),
+		      *c = join(FIXTURE_SHM, 3);
 	orbit_guard_t *guard = claim_ok(a, "job", LONG_TTL);
 
 	raw_claim(peer, "job", LONG_TTL);
@@ -430,7 +405,7 @@ START_TEST(test_tokens_grow_with_every_holder)
 	uint64_t last = 0;
 
 	for (uint16_t node = 1; node <= 3; node++)
-		join(SHM, node);
+		join(FIXTURE_SHM, node);
 	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
 		orbit_guard_t *guard = claim_ok(fleets[order[i]], "job", LONG_TTL);
 
@@ -447,7 +422,7 @@ END_TEST
 
 START_TEST(test_renew_keeps_holder_and_token)
 {
-	orbit_fleet_t *a = join(SHM, 1), *b = join(SHM, 2);
+	orbit_fleet_t *a = join(FIXTURE_SHM, 1), *b = join(FIXTURE_SHM, 2);
 	orbit_guard_t *guard = claim_ok(a, "job", LONG_TTL);
 	uint64_t token = orbit_guard_token(guard);
 
@@ -466,11 +441,11 @@ END_TEST
 
 START_TEST(test_renew_after_expiry_is_stale)
 {
-	orbit_fleet_t *a = join(SHM, 1), *b = join(SHM, 2);
+	orbit_fleet_t *a = join(FIXTURE_SHM, 1), *b = join(FIXTURE_SHM, 2);
 	orbit_guard_t *guard = claim_ok(a, "job", 50);
 	orbit_guard_t *next;
 
-	sleep_ms(120);
+	test_sleep_ms(120);
 	assert_free(b, "job");
 	ck_assert_int_eq(orbit_guard_renew(guard, LONG_TTL), -ESTALE);
 	ck_assert_int_eq(orbit_guard_renew(guard, LONG_TTL), -ESTALE);
@@ -486,11 +461,11 @@ END_TEST
 /* A claim expired, another node took the subject: a late renewal must not take it back. */
 START_TEST(test_renew_after_takeover_is_stale)
 {
-	orbit_fleet_t *a = join(SHM, 1), *b = join(SHM, 2);
+	orbit_fleet_t *a = join(FIXTURE_SHM, 1), *b = join(FIXTURE_SHM, 2);
 	orbit_guard_t *guard = claim_ok(a, "job", 50);
 	orbit_guard_t *next;
 
-	sleep_ms(120);
+	test_sleep_ms(120);
 	next = claim_ok(b, "job", LONG_TTL);
 	ck_assert_int_eq(orbit_guard_renew(guard, LONG_TTL), -ESTALE);
 	assert_holder(a, "job", 2);
@@ -504,7 +479,7 @@ END_TEST
 /* Other subjects' claims and releases lap the ring many times; renewals keep the claim. */
 START_TEST(test_renew_across_wraparound)
 {
-	orbit_fleet_t *a = join_opts(SHM, 1, 8, 0), *b = join_opts(SHM, 2, 8, 0);
+	orbit_fleet_t *a = join_opts(FIXTURE_SHM, 1, 8, 0), *b = join_opts(FIXTURE_SHM, 2, 8, 0);
 	orbit_guard_t *guard = claim_ok(a, "lease", LONG_TTL);
 	uint64_t token = orbit_guard_token(guard);
 
@@ -528,7 +503,7 @@ END_TEST
 /* Without renewals, the ring wrapping past the only claim frame ends the claim. */
 START_TEST(test_wrapped_past_claim_is_lost)
 {
-	orbit_fleet_t *a = join_opts(SHM, 1, 8, 0), *b = join_opts(SHM, 2, 8, 0);
+	orbit_fleet_t *a = join_opts(FIXTURE_SHM, 1, 8, 0), *b = join_opts(FIXTURE_SHM, 2, 8, 0);
 	orbit_guard_t *guard = claim_ok(a, "lease", LONG_TTL);
 	orbit_guard_t *next;
 
@@ -550,10 +525,10 @@ START_TEST(test_abandoned_claim_expires)
 {
 	uint64_t *child_token = mmap(NULL, sizeof(*child_token), PROT_READ | PROT_WRITE,
 				     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	orbit_fleet_t *parent = join(SHM, 1);
+	orbit_fleet_t *parent = join(FIXTURE_SHM, 1);
 	orbit_guard_t *guard;
 	uint64_t deadline;
-	int status, ret;
+	int ret;
 	pid_t pid;
 
 	ck_assert_ptr_ne(child_token, MAP_FAILED);
@@ -564,20 +539,19 @@ START_TEST(test_abandoned_claim_expires)
 		orbit_fleet_t *fleet = NULL;
 		orbit_guard_t *lost = NULL;
 
-		if (orbit_fleet_join_shm(fleet_name, 4, FLEET_SIZE, NULL, &fleet) ||
+		if (orbit_fleet_join_shm(fixture_fleet_name, 4, FLEET_SIZE, NULL, &fleet) ||
 		    orbit_contest_claim(fleet, SUBJECT, "job", "child", 2500, &lost, NULL))
 			_exit(1);
 		*child_token = orbit_guard_token(lost);
 		_exit(0); /* no release: the claim is abandoned */
 	}
-	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	test_reap(pid);
 	claim_busy(parent, "job", 4);
 	assert_holder(parent, "job", 4);
-	deadline = now_ms() + 30000;
+	deadline = test_unix_ms() + 30000;
 	while ((ret = orbit_contest_holder(parent, SUBJECT, "job", NULL)) == 0 &&
-	       now_ms() < deadline)
-		sleep_ms(20);
+	       test_unix_ms() < deadline)
+		test_sleep_ms(20);
 	ck_assert_int_eq(ret, -ENOENT);
 	guard = claim_ok(parent, "job", LONG_TTL);
 	ck_assert_uint_gt(orbit_guard_token(guard), *child_token);
@@ -589,12 +563,12 @@ END_TEST
 /* A writer that died mid-frame delays a claim by the stall bound at most, and is no claim. */
 START_TEST(test_dead_writer_is_no_claim)
 {
-	orbit_fleet_t *a = join(SHM, 1), *peer = join(SHM, 5);
+	orbit_fleet_t *a = join(FIXTURE_SHM, 1), *peer = join(FIXTURE_SHM, 5);
 	orbit_guard_t *guard;
 	struct seg_map map;
 
 	ring_of(a);
-	ck_assert_int_eq(seg_map_open(&map, fleet_name, KIND, 1024, 256), 0);
+	ck_assert_int_eq(seg_map_open(&map, fixture_fleet_name, KIND, 1024, 256), 0);
 	seg_claim_and_abandon(&map);
 	guard = claim_ok(a, "job", LONG_TTL);
 	assert_holder(peer, "job", 1);
@@ -614,13 +588,13 @@ END_TEST
 /* A claim whose time to live runs out before it is decided holds nothing and withdraws. */
 START_TEST(test_claim_expiring_undecided)
 {
-	orbit_fleet_t *a = join(SHM, 1);
+	orbit_fleet_t *a = join(FIXTURE_SHM, 1);
 	orbit_guard_t *guard = NULL;
 	struct seg_map map;
 	uint64_t dead;
 
 	ring_of(a);
-	ck_assert_int_eq(seg_map_open(&map, fleet_name, KIND, 1024, 256), 0);
+	ck_assert_int_eq(seg_map_open(&map, fixture_fleet_name, KIND, 1024, 256), 0);
 	/* The claim waits for the dead writer's counter for the stall bound, 200 ms. */
 	dead = seg_claim_and_abandon(&map);
 	ck_assert_int_eq(orbit_contest_claim(a, SUBJECT, "job", NULL, 1, &guard, NULL), -EAGAIN);
@@ -634,11 +608,11 @@ END_TEST
 /* A release naming the claim, written by its node elsewhere, ends it: renewal says so. */
 START_TEST(test_renew_after_release_elsewhere)
 {
-	orbit_fleet_t *a = join(SHM, 1), *b = join(SHM, 2);
+	orbit_fleet_t *a = join(FIXTURE_SHM, 1), *b = join(FIXTURE_SHM, 2);
 	orbit_fleet_t *again = NULL;
 	orbit_guard_t *guard = claim_ok(a, "job", LONG_TTL);
 
-	ck_assert_int_eq(orbit_fleet_join_shm(fleet_name, 1, FLEET_SIZE, NULL, &again), 0);
+	ck_assert_int_eq(orbit_fleet_join_shm(fixture_fleet_name, 1, FLEET_SIZE, NULL, &again), 0);
 	raw_release(again, orbit_id_make(KIND, 1, orbit_guard_token(guard)), "job");
 	orbit_fleet_leave(again);
 	assert_free(b, "job");
@@ -653,9 +627,9 @@ END_TEST
  */
 START_TEST(test_renew_broken_by_rival)
 {
-	orbit_fleet_t *a = join(SHM, 1), *peer = join(SHM, 5);
+	orbit_fleet_t *a = join(FIXTURE_SHM, 1), *peer = join(FIXTURE_SHM, 5);
 	orbit_guard_t *guard = claim_ok(a, "job", 60000);
-	uint64_t later = now_ms() + 120000;
+	uint64_t later = test_unix_ms() + 120000;
 	uint8_t buf[512];
 
 	write_frame(peer, CLAIM, later, buf,
@@ -774,7 +748,7 @@ END_TEST
 
 START_TEST(test_wire_peer_frames_recognised)
 {
-	orbit_fleet_t *self = join(SHM, 1), *peer = join(SHM, 5);
+	orbit_fleet_t *self = join(FIXTURE_SHM, 1), *peer = join(FIXTURE_SHM, 5);
 	orbit_guard_t *guard;
 	orbit_id_t claim;
 
@@ -795,8 +769,8 @@ END_TEST
 /* A peer renews by a new frame with the original claimed_at_ms and releases its newest. */
 START_TEST(test_wire_peer_renewal_and_release)
 {
-	orbit_fleet_t *self = join(SHM, 1), *peer = join(SHM, 5);
-	uint64_t claimed = now_ms();
+	orbit_fleet_t *self = join(FIXTURE_SHM, 1), *peer = join(FIXTURE_SHM, 5);
+	uint64_t claimed = test_unix_ms();
 	uint8_t buf[512];
 	orbit_id_t renewal;
 
@@ -814,8 +788,8 @@ END_TEST
 /* Two claims of one node; releasing the later one twice must not end the earlier one. */
 START_TEST(test_wire_duplicate_release)
 {
-	orbit_fleet_t *self = join(SHM, 1), *peer = join(SHM, 5);
-	uint64_t now = now_ms();
+	orbit_fleet_t *self = join(FIXTURE_SHM, 1), *peer = join(FIXTURE_SHM, 5);
+	uint64_t now = test_unix_ms();
 	orbit_id_t held, yielded;
 	uint8_t buf[512];
 
@@ -835,8 +809,9 @@ END_TEST
 /* Peers' owners may be long: only the frame's first bytes are needed to judge it. */
 START_TEST(test_wire_long_owner)
 {
-	orbit_fleet_t *self = join_opts(SHM, 1, 0, 2048), *peer = join_opts(SHM, 5, 0, 2048);
-	uint64_t now = now_ms();
+	orbit_fleet_t *self = join_opts(FIXTURE_SHM, 1, 0, 2048),
+		      *peer = join_opts(FIXTURE_SHM, 5, 0, 2048);
+	uint64_t now = test_unix_ms();
 	uint8_t buf[2048];
 	orbit_id_t claim;
 
@@ -854,8 +829,9 @@ END_TEST
  */
 START_TEST(test_wire_late_renewal)
 {
-	orbit_fleet_t *self = join(SHM, 1), *peer = join(SHM, 5), *observer = join(SHM, 3);
-	uint64_t now = now_ms(), t0 = now - 1000;
+	orbit_fleet_t *self = join(FIXTURE_SHM, 1), *peer = join(FIXTURE_SHM, 5),
+		      *observer = join(FIXTURE_SHM, 3);
+	uint64_t now = test_unix_ms(), t0 = now - 1000;
 	orbit_guard_t *guard;
 	uint8_t buf[512];
 
@@ -878,8 +854,8 @@ END_TEST
 
 START_TEST(test_wire_expired_claim_holds_nothing)
 {
-	orbit_fleet_t *self = join(SHM, 1), *peer = join(SHM, 5);
-	uint64_t now = now_ms();
+	orbit_fleet_t *self = join(FIXTURE_SHM, 1), *peer = join(FIXTURE_SHM, 5);
+	uint64_t now = test_unix_ms();
 	uint8_t buf[512];
 
 	write_frame(peer, CLAIM, now - 2000, buf,
@@ -892,14 +868,14 @@ END_TEST
 START_TEST(test_wire_frames_written_by_api)
 {
 	orbit_fleet_t *fleet = join(_i, 6);
-	uint64_t before = now_ms(), after, claimed_at, token, renewal;
+	uint64_t before = test_unix_ms(), after, claimed_at, token, renewal;
 	orbit_guard_t *guard = NULL;
 	orbit_frame_t frame;
 	uint8_t buf[512];
 
 	ck_assert_int_eq(
 		orbit_contest_claim(fleet, SUBJECT, "build/42", "worker-1", 5000, &guard, NULL), 0);
-	after = now_ms();
+	after = test_unix_ms();
 	token = orbit_guard_token(guard);
 	read_frame(fleet, token, &frame, buf, sizeof(buf));
 	ck_assert_uint_eq(frame.id, orbit_id_make(KIND, 6, token));
@@ -916,10 +892,10 @@ START_TEST(test_wire_frames_written_by_api)
 	ck_assert_mem_eq(buf + CLAIM_HEADER, "build/42", 8);
 	ck_assert_mem_eq(buf + CLAIM_HEADER + 8, "worker-1", 8);
 
-	sleep_ms(5);
-	before = now_ms();
+	test_sleep_ms(5);
+	before = test_unix_ms();
 	ck_assert_int_eq(orbit_guard_renew(guard, 7000), 0);
-	after = now_ms();
+	after = test_unix_ms();
 	renewal = newest(fleet);
 	read_frame(fleet, renewal, &frame, buf, sizeof(buf));
 	ck_assert_uint_eq(frame.kind, CLAIM);
@@ -935,7 +911,7 @@ START_TEST(test_wire_frames_written_by_api)
 	assert_release_of(fleet, newest(fleet), 6, renewal, "build/42");
 	read_frame(fleet, newest(fleet), &frame, buf, sizeof(buf));
 	ck_assert_uint_ge(frame.ver, after);
-	ck_assert_uint_le(frame.ver, now_ms());
+	ck_assert_uint_le(frame.ver, test_unix_ms());
 }
 END_TEST
 
@@ -958,8 +934,8 @@ END_TEST
 /* Frames that are not well-formed contest frames, whoever wrote them, are ignored. */
 START_TEST(test_garbage_frames_ignored)
 {
-	orbit_fleet_t *self = join(SHM, 1), *peer = join(SHM, 5);
-	uint64_t now = now_ms(), far = now + LONG_TTL;
+	orbit_fleet_t *self = join(FIXTURE_SHM, 1), *peer = join(FIXTURE_SHM, 5);
+	uint64_t now = test_unix_ms(), far = now + LONG_TTL;
 	orbit_guard_t *guard;
 	uint8_t buf[512];
 	orbit_id_t claim;
@@ -1015,7 +991,7 @@ END_TEST
 /* A view is found by ring address: a later ring at the same address must not inherit it. */
 START_TEST(test_view_of_freed_ring_not_reused)
 {
-	orbit_fleet_t *first = join(LOCAL, 3), *second;
+	orbit_fleet_t *first = join(FIXTURE_LOCAL, 3), *second;
 	uint8_t buf[64];
 
 	raw_claim(first, "job", LONG_TTL);
@@ -1023,7 +999,7 @@ START_TEST(test_view_of_freed_ring_not_reused)
 	orbit_fleet_leave(first);
 	fleets[3] = NULL;
 	for (int i = 0; i < 8; i++) {
-		second = join(LOCAL, 4);
+		second = join(FIXTURE_LOCAL, 4);
 		memset(buf, i, sizeof(buf));
 		write_frame(second, 9, 0, buf, sizeof(buf));
 		write_frame(second, 9, 0, buf, sizeof(buf));
@@ -1121,10 +1097,10 @@ static bool everyone_held(struct arena *arena, int first, int count)
 static void contend(orbit_fleet_t *fleet, struct arena *arena, int who, int first, int count,
 		    uint64_t min_ms, uint64_t max_ms)
 {
-	uint64_t start = now_ms();
+	uint64_t start = test_unix_ms();
 
 	for (;;) {
-		uint64_t elapsed = now_ms() - start;
+		uint64_t elapsed = test_unix_ms() - start;
 		orbit_guard_t *guard = NULL;
 		int r;
 
@@ -1180,7 +1156,7 @@ START_TEST(test_processes_contend)
 	struct arena *arena = arena_new();
 	pid_t pids[CONTENDERS];
 
-	join(SHM, 0);
+	join(FIXTURE_SHM, 0);
 	for (int i = 1; i <= CONTENDERS; i++) {
 		pid_t pid = fork();
 
@@ -1188,7 +1164,8 @@ START_TEST(test_processes_contend)
 		if (pid == 0) {
 			orbit_fleet_t *fleet = NULL;
 
-			if (orbit_fleet_join_shm(fleet_name, (uint16_t)i, FLEET_SIZE, NULL, &fleet))
+			if (orbit_fleet_join_shm(fixture_fleet_name, (uint16_t)i, FLEET_SIZE, NULL,
+						 &fleet))
 				_exit(1);
 			contend(fleet, arena, i, 1, CONTENDERS, 1500, 30000);
 			orbit_fleet_leave(fleet);
@@ -1196,12 +1173,8 @@ START_TEST(test_processes_contend)
 		}
 		pids[i - 1] = pid;
 	}
-	for (int i = 0; i < CONTENDERS; i++) {
-		int status;
-
-		ck_assert_int_eq(waitpid(pids[i], &status, 0), pids[i]);
-		ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	}
+	for (int i = 0; i < CONTENDERS; i++)
+		test_reap(pids[i]);
 	arena_check(arena, 1, CONTENDERS);
 	assert_free(fleets[0], "hot");
 	munmap(arena, sizeof(*arena));
@@ -1242,25 +1215,17 @@ START_TEST(test_threads_contend)
 }
 END_TEST
 
-static TCase *tcase(Suite *suite, const char *name)
-{
-	TCase *tc = tcase_create(name);
-
-	tcase_add_checked_fixture(tc, setup, teardown);
-	suite_add_tcase(suite, tc);
-	return tc;
-}
-
 static Suite *contest_suite(void)
 {
 	Suite *suite = suite_create("contest");
-	TCase *rules = tcase(suite, "rules");
-	TCase *errors = tcase(suite, "errors");
-	TCase *wire = tcase(suite, "wire");
-	TCase *view = tcase(suite, "view");
-	TCase *contention = tcase(suite, "contention");
-	const int backings = 2;
+	TCase *rules = fixture_tcase(suite, "rules", 0);
+	TCase *errors = fixture_tcase(suite, "errors", 0);
+	TCase *wire = fixture_tcase(suite, "wire", 0);
+	TCase *view = fixture_tcase(suite, "view", 0);
+	TCase *contention = fixture_tcase(suite, "contention", 0);
+	const int backings = FIXTURE_BACKINGS;
 
+	tcase_add_checked_fixture(rules, fleets_setup, fleets_teardown);
 	tcase_add_loop_test(rules, test_claim_holder_release, 0, backings);
 	tcase_add_loop_test(rules, test_subjects_are_independent, 0, backings);
 	tcase_add_loop_test(rules, test_same_node_is_not_reentrant, 0, backings);
@@ -1279,11 +1244,13 @@ static Suite *contest_suite(void)
 	tcase_add_test(rules, test_renew_after_release_elsewhere);
 	tcase_add_test(rules, test_renew_broken_by_rival);
 
+	tcase_add_checked_fixture(errors, fleets_setup, fleets_teardown);
 	tcase_add_loop_test(errors, test_invalid_arguments, 0, backings);
 	tcase_add_loop_test(errors, test_size_limits, 0, backings);
 	tcase_add_loop_test(errors, test_longest_label_and_owner, 0, backings);
 	tcase_add_loop_test(errors, test_tiny_slots, 0, backings);
 
+	tcase_add_checked_fixture(wire, fleets_setup, fleets_teardown);
 	tcase_add_test(wire, test_wire_peer_frames_recognised);
 	tcase_add_test(wire, test_wire_peer_renewal_and_release);
 	tcase_add_test(wire, test_wire_duplicate_release);
@@ -1294,10 +1261,12 @@ static Suite *contest_suite(void)
 	tcase_add_loop_test(wire, test_wire_no_owner, 0, backings);
 	tcase_add_test(wire, test_garbage_frames_ignored);
 
+	tcase_add_checked_fixture(view, fleets_setup, fleets_teardown);
 	tcase_add_test(view, test_view_of_freed_ring_not_reused);
 	tcase_add_loop_test(view, test_ring_reset_under_the_view, 0, backings);
 	tcase_add_test(view, test_many_fleets_in_one_process);
 
+	tcase_add_checked_fixture(contention, fleets_setup, fleets_teardown);
 	tcase_add_test(contention, test_processes_contend);
 	tcase_add_loop_test(contention, test_threads_contend, 0, backings);
 	return suite;
@@ -1305,11 +1274,5 @@ static Suite *contest_suite(void)
 
 int main(void)
 {
-	SRunner *runner = srunner_create(contest_suite());
-	int failed;
-
-	srunner_run_all(runner, CK_NORMAL);
-	failed = srunner_ntests_failed(runner);
-	srunner_free(runner);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return test_run("contest", contest_suite);
 }

@@ -6,21 +6,16 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdbool.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "fixture.h"
 #include "testutil.h"
 
 #define EVENT_FRAME  1
 #define EVENT_HEADER 12
 #define BIG_PAYLOAD  70000 /* layout 2 slots larger than the u16 payload_len can describe */
-
-/* Fleet names carry the runner's pid so the runner can sweep what a failed test left. */
-static char tag[32];
 
 struct bus {
 	char name[128];
@@ -28,23 +23,6 @@ struct bus {
 	orbit_events_t *events;
 	orbit_ring_t *ring; /* the events ring, for raw frames */
 };
-
-static uint64_t unix_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static orbit_fleet_options_t geometry(uint32_t capacity, uint32_t payload_max)
-{
-	orbit_fleet_options_t opts = ORBIT_FLEET_OPTIONS_INIT;
-
-	opts.capacity = capacity;
-	opts.payload_max = payload_max;
-	return opts;
-}
 
 static void bus_attach(struct bus *bus)
 {
@@ -55,9 +33,9 @@ static void bus_attach(struct bus *bus)
 /* A process-local fleet of one node with its events handle. */
 static void bus_local(struct bus *bus, uint32_t capacity, uint32_t payload_max)
 {
-	orbit_fleet_options_t opts = geometry(capacity, payload_max);
+	orbit_fleet_options_t opts = fixture_options(capacity, payload_max);
 
-	test_fleet_name(bus->name, sizeof(bus->name), tag);
+	test_fleet_name(bus->name, sizeof(bus->name), test_tag());
 	ck_assert_int_eq(orbit_fleet_join(bus->name, 0, 1, &opts, &bus->fleet), 0);
 	bus_attach(bus);
 }
@@ -65,7 +43,7 @@ static void bus_local(struct bus *bus, uint32_t capacity, uint32_t payload_max)
 /* Node `node` of a shared fleet of `size` nodes, under an existing name. */
 static int bus_join_shm(struct bus *bus, uint16_t node, uint16_t size)
 {
-	orbit_fleet_options_t opts = geometry(1024, 0);
+	orbit_fleet_options_t opts = fixture_options(1024, 0);
 	int r;
 
 	r = orbit_fleet_join_shm(bus->name, node, size, &opts, &bus->fleet);
@@ -275,12 +253,12 @@ START_TEST(test_round_trip_fields)
 	struct bus bus;
 
 	bus_local(&bus, 8, 0);
-	before = unix_ms();
+	before = test_unix_ms();
 	for (int i = 0; i < 3; i++)
 		ck_assert_int_eq(orbit_events_publish(bus.events, topics[i], payloads[i],
 						      strlen(payloads[i])),
 				 0);
-	after = unix_ms();
+	after = test_unix_ms();
 
 	for (int i = 0; i < 3; i++) {
 		memset(buf, 0, sizeof(buf));
@@ -463,28 +441,36 @@ START_TEST(test_wait_timeout)
 }
 END_TEST
 
-/* The child publishes after a delay, so the parent is most likely asleep in the wait. */
-static int child_publish_ping(const char *name)
+/*
+ * Joins a fresh shared bus as node 0 of 2 and takes the cursor at its head, then forks a
+ * child that joins the bus as node 1 and exits with publish()'s result (1: it could not join).
+ */
+static pid_t fork_publisher(struct bus *bus, uint64_t *cursor, int (*publish)(struct bus *peer))
 {
-	struct bus bus = { 0 };
+	struct bus peer = { 0 };
+	pid_t pid;
 	int r;
 
-	strcpy(bus.name, name);
-	if (bus_join_shm(&bus, 1, 2) < 0)
-		return 1;
-	usleep(200 * 1000);
-	r = orbit_events_publish(bus.events, "ping", "hello", 5);
-	bus_close(&bus);
-	return r == 0 ? 0 : 2;
+	test_fleet_name(bus->name, sizeof(bus->name), test_tag());
+	ck_assert_int_eq(bus_join_shm(bus, 0, 2), 0);
+	*cursor = orbit_events_head(bus->events);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid)
+		return pid;
+	strcpy(peer.name, bus->name);
+	if (bus_join_shm(&peer, 1, 2) < 0)
+		_exit(1);
+	r = publish(&peer);
+	bus_close(&peer);
+	_exit(r);
 }
 
-static void reap(pid_t pid)
+/* The child publishes after a delay, so the parent is most likely asleep in the wait. */
+static int publish_ping(struct bus *peer)
 {
-	int status;
-
-	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-	ck_assert(WIFEXITED(status));
-	ck_assert_int_eq(WEXITSTATUS(status), 0);
+	usleep(200 * 1000);
+	return orbit_events_publish(peer->events, "ping", "hello", 5) == 0 ? 0 : 2;
 }
 
 START_TEST(test_wait_across_processes)
@@ -495,14 +481,7 @@ START_TEST(test_wait_across_processes)
 	char buf[16] = { 0 };
 	pid_t pid;
 
-	test_fleet_name(bus.name, sizeof(bus.name), tag);
-	ck_assert_int_eq(bus_join_shm(&bus, 0, 2), 0);
-	cursor = orbit_events_head(bus.events);
-	pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0)
-		_exit(child_publish_ping(bus.name));
-
+	pid = fork_publisher(&bus, &cursor, publish_ping);
 	ck_assert_int_eq(orbit_events_wait(bus.events, cursor, 60 * 1000), 0);
 	ck_assert_int_eq(
 		orbit_events_poll(bus.events, &cursor, NULL, &event, buf, sizeof(buf), &lagged), 0);
@@ -511,7 +490,7 @@ START_TEST(test_wait_across_processes)
 	ck_assert_uint_eq(event.len, 5);
 	ck_assert_str_eq(buf, "hello");
 	ck_assert_uint_eq(lagged, 0);
-	reap(pid);
+	test_reap(pid);
 	bus_close(&bus);
 	test_unlink_fleet(bus.name);
 }
@@ -519,20 +498,15 @@ END_TEST
 
 #define STREAM_EVENTS 200
 
-static int child_publish_stream(const char *name)
+static int publish_stream(struct bus *peer)
 {
-	struct bus bus = { 0 };
 	int r = 0;
 
-	strcpy(bus.name, name);
-	if (bus_join_shm(&bus, 1, 2) < 0)
-		return 1;
 	for (uint32_t i = 0; i < STREAM_EVENTS && r == 0; i++) {
-		r = orbit_events_publish(bus.events, i % 2 ? "odd" : "even", &i, sizeof(i));
+		r = orbit_events_publish(peer->events, i % 2 ? "odd" : "even", &i, sizeof(i));
 		if (i % 16 == 0)
 			usleep(1000);
 	}
-	bus_close(&bus);
 	return r == 0 ? 0 : 2;
 }
 
@@ -547,14 +521,7 @@ START_TEST(test_stream_across_processes)
 	pid_t pid;
 	int r;
 
-	test_fleet_name(bus.name, sizeof(bus.name), tag);
-	ck_assert_int_eq(bus_join_shm(&bus, 0, 2), 0);
-	cursor = orbit_events_head(bus.events);
-	pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0)
-		_exit(child_publish_stream(bus.name));
-
+	pid = fork_publisher(&bus, &cursor, publish_stream);
 	while (expect < STREAM_EVENTS) {
 		r = orbit_events_poll(bus.events, &cursor, "odd", &event, &value, sizeof(value),
 				      &lagged);
@@ -568,7 +535,7 @@ START_TEST(test_stream_across_processes)
 		expect += 2;
 	}
 	ck_assert_uint_eq(lagged, 0);
-	reap(pid);
+	test_reap(pid);
 	assert_drained(&bus, &cursor, "odd");
 	ck_assert_uint_eq(cursor, STREAM_EVENTS);
 	bus_close(&bus);
@@ -730,19 +697,19 @@ END_TEST
 START_TEST(test_wire_published_frame)
 {
 	static const uint8_t payload[] = { 0xde, 0xad, 0xbe, 0xef, 0x00, 0x42 };
-	orbit_fleet_options_t opts = geometry(8, 0);
+	orbit_fleet_options_t opts = fixture_options(8, 0);
 	uint64_t before, after, ts;
 	orbit_frame_t frame;
 	uint8_t raw[256];
 	struct bus bus;
 
-	test_fleet_name(bus.name, sizeof(bus.name), tag);
+	test_fleet_name(bus.name, sizeof(bus.name), test_tag());
 	ck_assert_int_eq(orbit_fleet_join(bus.name, 3, 5, &opts, &bus.fleet), 0);
 	bus_attach(&bus);
-	before = unix_ms();
+	before = test_unix_ms();
 	ck_assert_int_eq(orbit_events_publish(bus.events, "cfg.reload", payload, sizeof(payload)),
 			 0);
-	after = unix_ms();
+	after = test_unix_ms();
 
 	ck_assert_int_eq(orbit_ring_read_at(bus.ring, 0, &frame, raw, sizeof(raw)), 0);
 	ck_assert_uint_eq(frame.kind, EVENT_FRAME);
@@ -951,6 +918,5 @@ static Suite *events_suite(void)
 
 int main(void)
 {
-	snprintf(tag, sizeof(tag), "ev%ld", (long)getpid());
-	return test_run_suite(events_suite(), tag);
+	return test_run("events", events_suite);
 }

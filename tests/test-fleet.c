@@ -14,66 +14,34 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fixture.h"
 #include "segment-layout.h"
 #include "testutil.h"
-
-typedef int join_fn(const char *name, uint16_t node, uint16_t size,
-		    const orbit_fleet_options_t *opts, orbit_fleet_t **fleet);
-
-/* Loop tests run once per backing: _i is the index into this table. */
-static join_fn *const joins[] = { orbit_fleet_join, orbit_fleet_join_shm };
-enum { LOCAL, SHM };
 
 #define MAX_NAME     200
 #define THREADS	     8
 #define THREAD_KINDS 16
 
-static char run_tag[32];
-static char fleet_name[MAX_NAME + 2];
-static orbit_fleet_t *fleet;
-static orbit_fleet_t *peer; /* a second handle of the same fleet */
+/* fixture_peer, when a test needs one, is a second handle of the fixture's fleet. */
 
 /* An address no call may store through or return on error. */
 static char sentinel;
 #define SENTINEL_FLEET ((orbit_fleet_t *)&sentinel)
 #define SENTINEL_RING  ((orbit_ring_t *)&sentinel)
 
-static void setup(void)
-{
-	test_fleet_name(fleet_name, sizeof(fleet_name), run_tag);
-	fleet = NULL;
-	peer = NULL;
-}
-
-static void teardown(void)
-{
-	orbit_fleet_leave(peer);
-	orbit_fleet_leave(fleet);
-	test_unlink_fleet(fleet_name);
-}
-
-/* Joins fleet_name as node 0 of 1 into the fixture's handle. */
+/* Joins fixture_fleet_name as node 0 of 1 into fixture_fleet. */
 static orbit_fleet_t *join_ok(int backing, const orbit_fleet_options_t *opts)
 {
-	ck_assert_int_eq(joins[backing](fleet_name, 0, 1, opts, &fleet), 0);
-	ck_assert_ptr_nonnull(fleet);
-	return fleet;
-}
-
-static orbit_ring_t *ring_ok(orbit_fleet_t *f, uint8_t kind)
-{
-	orbit_ring_t *ring = NULL;
-
-	ck_assert_int_eq(orbit_fleet_ring(f, kind, &ring), 0);
-	ck_assert_ptr_nonnull(ring);
-	return ring;
+	ck_assert_int_eq(fixture_joins[backing](fixture_fleet_name, 0, 1, opts, &fixture_fleet), 0);
+	ck_assert_ptr_nonnull(fixture_fleet);
+	return fixture_fleet;
 }
 
 static int segment_stat(uint8_t kind, struct stat *st)
 {
 	char path[512];
 
-	test_segment_path(path, sizeof(path), fleet_name, kind);
+	test_segment_path(path, sizeof(path), fixture_fleet_name, kind);
 	return stat(path, st);
 }
 
@@ -89,7 +57,7 @@ static void assert_join_fails(int backing, const char *name, uint16_t node, uint
 {
 	orbit_fleet_t *f = SENTINEL_FLEET;
 
-	ck_assert_int_eq(joins[backing](name, node, size, opts, &f), -EINVAL);
+	ck_assert_int_eq(fixture_joins[backing](name, node, size, opts, &f), -EINVAL);
 	ck_assert_ptr_eq(f, SENTINEL_FLEET);
 }
 
@@ -98,23 +66,23 @@ static void assert_join_works(int backing, const char *name, uint16_t node, uint
 {
 	orbit_fleet_t *f = NULL;
 
-	ck_assert_int_eq(joins[backing](name, node, size, opts, &f), 0);
+	ck_assert_int_eq(fixture_joins[backing](name, node, size, opts, &f), 0);
 	ck_assert_ptr_nonnull(f);
 	orbit_fleet_leave(f);
 }
 
 START_TEST(test_join_getters)
 {
-	char name[sizeof(fleet_name)];
+	char name[sizeof(fixture_fleet_name)];
 
-	strcpy(name, fleet_name);
-	ck_assert_int_eq(joins[_i](name, 2, 5, NULL, &fleet), 0);
+	strcpy(name, fixture_fleet_name);
+	ck_assert_int_eq(fixture_joins[_i](name, 2, 5, NULL, &fixture_fleet), 0);
 	memset(name, 'z', strlen(name));
 
-	ck_assert_str_eq(orbit_fleet_name(fleet), fleet_name);
-	ck_assert_uint_eq(orbit_fleet_node(fleet), 2);
-	ck_assert_uint_eq(orbit_fleet_size(fleet), 5);
-	ck_assert_int_eq(orbit_fleet_is_shared(fleet), _i == SHM);
+	ck_assert_str_eq(orbit_fleet_name(fixture_fleet), fixture_fleet_name);
+	ck_assert_uint_eq(orbit_fleet_node(fixture_fleet), 2);
+	ck_assert_uint_eq(orbit_fleet_size(fixture_fleet), 5);
+	ck_assert_int_eq(orbit_fleet_is_shared(fixture_fleet), _i == FIXTURE_SHM);
 }
 END_TEST
 
@@ -122,12 +90,12 @@ START_TEST(test_join_shm_creates_segments_lazily)
 {
 	struct stat st;
 
-	join_ok(SHM, NULL);
+	join_ok(FIXTURE_SHM, NULL);
 	for (unsigned kind = 0; kind < 256; kind++)
 		ck_assert_msg(!segment_exists((uint8_t)kind), "join made a segment for kind %u",
 			      kind);
 
-	ring_ok(fleet, 4);
+	fixture_ring(fixture_fleet, 4);
 	ck_assert_int_eq(segment_stat(4, &st), 0);
 	ck_assert_uint_eq(st.st_uid, geteuid());
 	ck_assert_uint_eq(st.st_mode & 07777, 0600);
@@ -140,17 +108,17 @@ START_TEST(test_name_longest_allowed)
 	char name[MAX_NAME + 1];
 	orbit_ring_t *ring;
 
-	ck_assert_uint_lt(strlen(fleet_name), MAX_NAME);
+	ck_assert_uint_lt(strlen(fixture_fleet_name), MAX_NAME);
 	memset(name, 'n', MAX_NAME);
-	memcpy(name, fleet_name, strlen(fleet_name));
+	memcpy(name, fixture_fleet_name, strlen(fixture_fleet_name));
 	name[MAX_NAME] = '\0';
-	strcpy(fleet_name, name);
+	strcpy(fixture_fleet_name, name);
 
-	ck_assert_int_eq(joins[_i](fleet_name, 0, 1, NULL, &fleet), 0);
-	ck_assert_str_eq(orbit_fleet_name(fleet), fleet_name);
-	ring = ring_ok(fleet, 255);
+	ck_assert_int_eq(fixture_joins[_i](fixture_fleet_name, 0, 1, NULL, &fixture_fleet), 0);
+	ck_assert_str_eq(orbit_fleet_name(fixture_fleet), fixture_fleet_name);
+	ring = fixture_ring(fixture_fleet, 255);
 	ck_assert_int_eq(orbit_ring_write(ring, 0, 0, "x", 1, NULL), 0);
-	ck_assert_int_eq(segment_exists(255), _i == SHM);
+	ck_assert_int_eq(segment_exists(255), _i == FIXTURE_SHM);
 }
 END_TEST
 
@@ -184,22 +152,22 @@ END_TEST
 
 START_TEST(test_node_and_size)
 {
-	assert_join_fails(_i, fleet_name, 5, 5, NULL);
-	assert_join_fails(_i, fleet_name, 6, 5, NULL);
-	assert_join_fails(_i, fleet_name, 0, 0, NULL);
-	assert_join_fails(_i, fleet_name, UINT16_MAX, UINT16_MAX, NULL);
-	assert_join_fails(_i, fleet_name, UINT16_MAX, 0, NULL);
+	assert_join_fails(_i, fixture_fleet_name, 5, 5, NULL);
+	assert_join_fails(_i, fixture_fleet_name, 6, 5, NULL);
+	assert_join_fails(_i, fixture_fleet_name, 0, 0, NULL);
+	assert_join_fails(_i, fixture_fleet_name, UINT16_MAX, UINT16_MAX, NULL);
+	assert_join_fails(_i, fixture_fleet_name, UINT16_MAX, 0, NULL);
 
-	assert_join_works(_i, fleet_name, 4, 5, NULL);
-	assert_join_works(_i, fleet_name, 0, 1, NULL);
-	assert_join_works(_i, fleet_name, UINT16_MAX - 1, UINT16_MAX, NULL);
+	assert_join_works(_i, fixture_fleet_name, 4, 5, NULL);
+	assert_join_works(_i, fixture_fleet_name, 0, 1, NULL);
+	assert_join_works(_i, fixture_fleet_name, UINT16_MAX - 1, UINT16_MAX, NULL);
 }
 END_TEST
 
 START_TEST(test_null_arguments)
 {
 	assert_join_fails(_i, NULL, 0, 1, NULL);
-	ck_assert_int_eq(joins[_i](fleet_name, 0, 1, NULL, NULL), -EINVAL);
+	ck_assert_int_eq(fixture_joins[_i](fixture_fleet_name, 0, 1, NULL, NULL), -EINVAL);
 }
 END_TEST
 
@@ -263,7 +231,7 @@ START_TEST(test_options_rejected)
 		.flags = c->flags,
 	};
 
-	assert_join_fails(_i % 2, fleet_name, 0, 1, &opts);
+	assert_join_fails(_i % 2, fixture_fleet_name, 0, 1, &opts);
 }
 END_TEST
 
@@ -271,7 +239,7 @@ START_TEST(test_options_size_zero)
 {
 	orbit_fleet_options_t opts = { .size = 0 };
 
-	assert_join_fails(_i, fleet_name, 0, 1, &opts);
+	assert_join_fails(_i, fixture_fleet_name, 0, 1, &opts);
 }
 END_TEST
 
@@ -297,7 +265,7 @@ START_TEST(test_options_accepted)
 	join_ok(_i % 2, &opts);
 	if (!c->want_capacity)
 		return;
-	ring = ring_ok(fleet, 1);
+	ring = fixture_ring(fixture_fleet, 1);
 	ck_assert_uint_eq(orbit_ring_capacity(ring), c->want_capacity);
 	ck_assert_uint_eq(orbit_ring_payload_max(ring), c->want_payload_max);
 }
@@ -314,8 +282,8 @@ START_TEST(test_options_mode)
 	umask(022);
 	opts.capacity = 2;
 	opts.mode = modes[_i][0];
-	join_ok(SHM, &opts);
-	ring_ok(fleet, 9);
+	join_ok(FIXTURE_SHM, &opts);
+	fixture_ring(fixture_fleet, 9);
 	ck_assert_int_eq(segment_stat(9, &st), 0);
 	ck_assert_uint_eq(st.st_mode & 07777, modes[_i][1]);
 }
@@ -335,10 +303,10 @@ START_TEST(test_options_older_caller)
 	struct stat st;
 
 	join_ok(_i, &opts);
-	ring = ring_ok(fleet, 1);
+	ring = fixture_ring(fixture_fleet, 1);
 	ck_assert_uint_eq(orbit_ring_capacity(ring), 8);
 	ck_assert_uint_eq(orbit_ring_payload_max(ring), 100);
-	if (_i == SHM) {
+	if (_i == FIXTURE_SHM) {
 		ck_assert_int_eq(segment_stat(1, &st), 0);
 		ck_assert_uint_eq(st.st_mode & 07777, 0600);
 	}
@@ -357,7 +325,7 @@ START_TEST(test_options_oldest_caller)
 	orbit_ring_t *ring;
 
 	join_ok(_i, &opts);
-	ring = ring_ok(fleet, 1);
+	ring = fixture_ring(fixture_fleet, 1);
 	ck_assert_uint_eq(orbit_ring_capacity(ring), 1024);
 	ck_assert_uint_eq(orbit_ring_payload_max(ring), 256);
 }
@@ -373,7 +341,7 @@ START_TEST(test_options_older_caller_without_payload_max)
 	orbit_ring_t *ring;
 
 	join_ok(_i, &opts);
-	ring = ring_ok(fleet, 1);
+	ring = fixture_ring(fixture_fleet, 1);
 	ck_assert_uint_eq(orbit_ring_capacity(ring), 16);
 	ck_assert_uint_eq(orbit_ring_payload_max(ring), 256);
 }
@@ -399,7 +367,7 @@ START_TEST(test_options_newer_caller_zero_tail)
 
 	newer_options_init(&opts);
 	join_ok(_i, &opts.known);
-	ring = ring_ok(fleet, 1);
+	ring = fixture_ring(fixture_fleet, 1);
 	ck_assert_uint_eq(orbit_ring_capacity(ring), 8);
 }
 END_TEST
@@ -412,7 +380,7 @@ START_TEST(test_options_newer_caller_nonzero_tail)
 	for (int i = 0; i < TEST_ARRAY_SIZE(tail); i++) {
 		newer_options_init(&opts);
 		opts.bytes[tail[i]] = 0x80;
-		assert_join_fails(_i, fleet_name, 0, 1, &opts.known);
+		assert_join_fails(_i, fixture_fleet_name, 0, 1, &opts.known);
 	}
 }
 END_TEST
@@ -422,16 +390,16 @@ START_TEST(test_ring_get_or_create)
 	orbit_ring_t *first, *again, *other, *out = SENTINEL_RING;
 
 	join_ok(_i, NULL);
-	first = ring_ok(fleet, 0);
-	again = ring_ok(fleet, 0);
-	other = ring_ok(fleet, 255);
+	first = fixture_ring(fixture_fleet, 0);
+	again = fixture_ring(fixture_fleet, 0);
+	other = fixture_ring(fixture_fleet, 255);
 	ck_assert_ptr_eq(first, again);
 	ck_assert_ptr_ne(first, other);
 	ck_assert_uint_eq(orbit_ring_kind(first), 0);
 	ck_assert_uint_eq(orbit_ring_kind(other), 255);
 	ck_assert_uint_eq(orbit_ring_capacity(first), 1024);
 	ck_assert_uint_eq(orbit_ring_payload_max(first), 256);
-	ck_assert_int_eq(orbit_fleet_ring(fleet, 1, NULL), -EINVAL);
+	ck_assert_int_eq(orbit_fleet_ring(fixture_fleet, 1, NULL), -EINVAL);
 	ck_assert_int_eq(orbit_fleet_ring(NULL, 0, &out), -EINVAL);
 	ck_assert_ptr_eq(out, SENTINEL_RING);
 }
@@ -453,7 +421,8 @@ static void *grab_rings(void *arg)
 	for (int j = 0; j < THREAD_KINDS; j++) {
 		int kind = (grab->thread * 5 + j) % THREAD_KINDS;
 
-		grab->result[kind] = orbit_fleet_ring(fleet, (uint8_t)kind, &grab->ring[kind]);
+		grab->result[kind] =
+			orbit_fleet_ring(fixture_fleet, (uint8_t)kind, &grab->ring[kind]);
 	}
 	return NULL;
 }
@@ -477,7 +446,7 @@ START_TEST(test_ring_concurrent_get_or_create)
 	pthread_barrier_destroy(&start);
 
 	for (int kind = 0; kind < THREAD_KINDS; kind++) {
-		orbit_ring_t *ring = ring_ok(fleet, (uint8_t)kind);
+		orbit_ring_t *ring = fixture_ring(fixture_fleet, (uint8_t)kind);
 
 		ck_assert_uint_eq(orbit_ring_kind(ring), kind);
 		for (int t = 0; t < THREADS; t++) {
@@ -498,16 +467,16 @@ START_TEST(test_unlink_counts_segments)
 	orbit_ring_t *ring;
 
 	opts.capacity = 4;
-	join_ok(SHM, &opts);
+	join_ok(FIXTURE_SHM, &opts);
 	for (int i = 0; i < TEST_ARRAY_SIZE(kinds); i++)
-		ring_ok(fleet, kinds[i]);
-	ck_assert_int_eq(orbit_fleet_unlink(fleet), TEST_ARRAY_SIZE(kinds));
+		fixture_ring(fixture_fleet, kinds[i]);
+	ck_assert_int_eq(orbit_fleet_unlink(fixture_fleet), TEST_ARRAY_SIZE(kinds));
 	for (int i = 0; i < TEST_ARRAY_SIZE(kinds); i++)
 		ck_assert(!segment_exists(kinds[i]));
-	ck_assert_int_eq(orbit_fleet_unlink(fleet), 0);
+	ck_assert_int_eq(orbit_fleet_unlink(fixture_fleet), 0);
 
 	/* Unlinking removes names, not mappings: the rings still work. */
-	ring = ring_ok(fleet, 2);
+	ring = fixture_ring(fixture_fleet, 2);
 	ck_assert_int_eq(orbit_ring_write(ring, 1, 2, "abc", 3, NULL), 0);
 	ck_assert_int_eq(orbit_ring_read_head(ring, &frame, NULL, 0), -EMSGSIZE);
 	ck_assert_uint_eq(frame.len, 3);
@@ -519,11 +488,11 @@ START_TEST(test_unlink_every_kind_of_the_fleet)
 	orbit_fleet_options_t opts = ORBIT_FLEET_OPTIONS_INIT;
 
 	opts.capacity = 2;
-	join_ok(SHM, &opts);
-	ring_ok(fleet, 0);
-	ring_ok(fleet, 255);
-	ck_assert_int_eq(orbit_fleet_join_shm(fleet_name, 0, 1, &opts, &peer), 0);
-	ck_assert_int_eq(orbit_fleet_unlink(peer), 2);
+	join_ok(FIXTURE_SHM, &opts);
+	fixture_ring(fixture_fleet, 0);
+	fixture_ring(fixture_fleet, 255);
+	ck_assert_int_eq(orbit_fleet_join_shm(fixture_fleet_name, 0, 1, &opts, &fixture_peer), 0);
+	ck_assert_int_eq(orbit_fleet_unlink(fixture_peer), 2);
 	ck_assert(!segment_exists(0));
 	ck_assert(!segment_exists(255));
 }
@@ -531,10 +500,10 @@ END_TEST
 
 START_TEST(test_unlink_local_fleet)
 {
-	join_ok(LOCAL, NULL);
-	ring_ok(fleet, 1);
-	ring_ok(fleet, 2);
-	ck_assert_int_eq(orbit_fleet_unlink(fleet), 0);
+	join_ok(FIXTURE_LOCAL, NULL);
+	fixture_ring(fixture_fleet, 1);
+	fixture_ring(fixture_fleet, 2);
+	ck_assert_int_eq(orbit_fleet_unlink(fixture_fleet), 0);
 }
 END_TEST
 
@@ -543,14 +512,16 @@ START_TEST(test_segments_outlive_leave)
 	orbit_frame_t frame;
 	char payload[8];
 
-	join_ok(SHM, NULL);
-	ck_assert_int_eq(orbit_ring_write(ring_ok(fleet, 3), 4, 77, "kept", 4, NULL), 0);
-	orbit_fleet_leave(fleet);
-	fleet = NULL;
+	join_ok(FIXTURE_SHM, NULL);
+	ck_assert_int_eq(orbit_ring_write(fixture_ring(fixture_fleet, 3), 4, 77, "kept", 4, NULL),
+			 0);
+	orbit_fleet_leave(fixture_fleet);
+	fixture_fleet = NULL;
 	ck_assert(segment_exists(3));
 
-	join_ok(SHM, NULL);
-	ck_assert_int_eq(orbit_ring_read_head(ring_ok(fleet, 3), &frame, payload, sizeof(payload)),
+	join_ok(FIXTURE_SHM, NULL);
+	ck_assert_int_eq(orbit_ring_read_head(fixture_ring(fixture_fleet, 3), &frame, payload,
+					      sizeof(payload)),
 			 0);
 	ck_assert_uint_eq(frame.ver, 77);
 	ck_assert_uint_eq(frame.len, 4);
@@ -580,18 +551,18 @@ START_TEST(test_ring_attach_mismatch)
 	orbit_ring_t *ring = SENTINEL_RING;
 
 	opts.capacity = 8;
-	join_ok(SHM, &opts);
-	ring_ok(fleet, 1);
-	orbit_fleet_leave(fleet);
-	fleet = NULL;
+	join_ok(FIXTURE_SHM, &opts);
+	fixture_ring(fixture_fleet, 1);
+	orbit_fleet_leave(fixture_fleet);
+	fixture_fleet = NULL;
 	opts.payload_max = 100;
-	join_ok(SHM, &opts);
-	ring_ok(fleet, 2);
+	join_ok(FIXTURE_SHM, &opts);
+	fixture_ring(fixture_fleet, 2);
 
 	opts.capacity = c->capacity;
 	opts.payload_max = c->payload_max;
-	ck_assert_int_eq(orbit_fleet_join_shm(fleet_name, 1, 2, &opts, &peer), 0);
-	ck_assert_int_eq(orbit_fleet_ring(peer, c->kind, &ring), c->want);
+	ck_assert_int_eq(orbit_fleet_join_shm(fixture_fleet_name, 1, 2, &opts, &fixture_peer), 0);
+	ck_assert_int_eq(orbit_fleet_ring(fixture_peer, c->kind, &ring), c->want);
 	if (c->want)
 		ck_assert_ptr_eq(ring, SENTINEL_RING);
 	else
@@ -607,18 +578,18 @@ START_TEST(test_ring_attach_wider_mode)
 	umask(022);
 	opts.capacity = 2;
 	opts.mode = 0640;
-	join_ok(SHM, &opts);
-	ring_ok(fleet, 1);
-	ck_assert_int_eq(orbit_fleet_join_shm(fleet_name, 1, 2, NULL, &peer), 0);
-	ck_assert_int_eq(orbit_fleet_ring(peer, 1, &ring), -EACCES);
+	join_ok(FIXTURE_SHM, &opts);
+	fixture_ring(fixture_fleet, 1);
+	ck_assert_int_eq(orbit_fleet_join_shm(fixture_fleet_name, 1, 2, NULL, &fixture_peer), 0);
+	ck_assert_int_eq(orbit_fleet_ring(fixture_peer, 1, &ring), -EACCES);
 	ck_assert_ptr_eq(ring, SENTINEL_RING);
-	orbit_fleet_leave(peer);
-	peer = NULL;
+	orbit_fleet_leave(fixture_peer);
+	fixture_peer = NULL;
 
 	/* A fleet that allows more may join a segment that grants less. */
 	opts.mode = 0660;
-	ck_assert_int_eq(orbit_fleet_join_shm(fleet_name, 1, 2, &opts, &peer), 0);
-	ck_assert_int_eq(orbit_fleet_ring(peer, 1, &ring), 0);
+	ck_assert_int_eq(orbit_fleet_join_shm(fixture_fleet_name, 1, 2, &opts, &fixture_peer), 0);
+	ck_assert_int_eq(orbit_fleet_ring(fixture_peer, 1, &ring), 0);
 }
 END_TEST
 
@@ -681,7 +652,7 @@ static void segment_snapshot(uint8_t kind, struct snapshot *snap)
 	char path[512];
 	int fd;
 
-	test_segment_path(path, sizeof(path), fleet_name, kind);
+	test_segment_path(path, sizeof(path), fixture_fleet_name, kind);
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(fstat(fd, &snap->st), 0);
@@ -702,7 +673,7 @@ static void assert_probe_changes_nothing(const char *what, orbit_fleet_options_t
 	const struct stat *a = &snap_before.st, *b = &snap_after.st;
 
 	segment_snapshot(PROBE_KIND, &snap_before);
-	assert_probe_of(what, fleet_name, opts, want);
+	assert_probe_of(what, fixture_fleet_name, opts, want);
 	segment_snapshot(PROBE_KIND, &snap_after);
 	ck_assert_uint_eq(a->st_size, b->st_size);
 	ck_assert_uint_eq(a->st_mode, b->st_mode);
@@ -719,7 +690,7 @@ static int segment_mapped(uint8_t kind)
 	int found = 0;
 
 	ck_assert_ptr_nonnull(maps);
-	test_segment_path(path, sizeof(path), fleet_name, kind);
+	test_segment_path(path, sizeof(path), fixture_fleet_name, kind);
 	while (!found && fgets(line, sizeof(line), maps))
 		found = strstr(line, path) != NULL;
 	fclose(maps);
@@ -752,17 +723,17 @@ START_TEST(test_probe_reports_join_options)
 	opts.capacity = c->capacity;
 	opts.payload_max = c->payload_max;
 	opts.mode = c->mode;
-	ring = ring_ok(join_ok(SHM, &opts), PROBE_KIND);
+	ring = fixture_ring(join_ok(FIXTURE_SHM, &opts), PROBE_KIND);
 
-	assert_probe(fleet_name, &found, 0);
+	assert_probe(fixture_fleet_name, &found, 0);
 	assert_probed(&found, c->want_capacity, c->want_payload_max, c->want_mode);
 	ck_assert_uint_eq(found.size, sizeof(found));
 	ck_assert_uint_eq(found.flags, UNSET);
 
 	/* Exactly the options that join it: the same segment, of the same geometry. */
 	found.flags = 0;
-	ck_assert_int_eq(orbit_fleet_join_shm(fleet_name, 1, 2, &found, &peer), 0);
-	joined = ring_ok(peer, PROBE_KIND);
+	ck_assert_int_eq(orbit_fleet_join_shm(fixture_fleet_name, 1, 2, &found, &fixture_peer), 0);
+	joined = fixture_ring(fixture_peer, PROBE_KIND);
 	ck_assert_uint_eq(orbit_ring_capacity(joined), orbit_ring_capacity(ring));
 	ck_assert_uint_eq(orbit_ring_payload_max(joined), orbit_ring_payload_max(ring));
 	ck_assert_int_eq(orbit_ring_write(ring, 1, 42, NULL, 0, NULL), 0);
@@ -775,18 +746,18 @@ END_TEST
 START_TEST(test_probe_touches_nothing)
 {
 	orbit_fleet_options_t opts = unset_options(sizeof(opts));
-	orbit_ring_t *ring = ring_ok(join_ok(SHM, NULL), PROBE_KIND);
+	orbit_ring_t *ring = fixture_ring(join_ok(FIXTURE_SHM, NULL), PROBE_KIND);
 	char path[512];
 	int fd;
 
 	for (int i = 0; i < 100; i++)
 		ck_assert_int_eq(orbit_ring_write(ring, 1, (uint64_t)i, "frame", 5, NULL), 0);
-	orbit_fleet_leave(fleet);
-	fleet = NULL;
+	orbit_fleet_leave(fixture_fleet);
+	fixture_fleet = NULL;
 	ck_assert(!segment_mapped(PROBE_KIND));
 
 	/* A joiner holds this lock while it creates or checks the segment. */
-	test_segment_path(path, sizeof(path), fleet_name, PROBE_KIND);
+	test_segment_path(path, sizeof(path), fixture_fleet_name, PROBE_KIND);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(flock(fd, LOCK_EX), 0);
@@ -808,11 +779,11 @@ START_TEST(test_probe_older_caller)
 	opts.capacity = 8;
 	opts.payload_max = 100;
 	opts.mode = 0640;
-	ring_ok(join_ok(SHM, &opts), PROBE_KIND);
+	fixture_ring(join_ok(FIXTURE_SHM, &opts), PROBE_KIND);
 	for (int i = 0; i < TEST_ARRAY_SIZE(sizes); i++) {
 		orbit_fleet_options_t found = unset_options(sizes[i]);
 
-		assert_probe(fleet_name, &found, 0);
+		assert_probe(fixture_fleet_name, &found, 0);
 		ck_assert_uint_eq(found.size, sizes[i]);
 		assert_probed(&found, OPTS_END(capacity) <= sizes[i] ? 8 : UNSET,
 			      OPTS_END(payload_max) <= sizes[i] ? 100 : UNSET,
@@ -826,11 +797,11 @@ START_TEST(test_probe_newer_caller)
 {
 	union newer_options opts, before;
 
-	ring_ok(join_ok(SHM, NULL), PROBE_KIND);
+	fixture_ring(join_ok(FIXTURE_SHM, NULL), PROBE_KIND);
 	memset(&opts, 0x80, sizeof(opts));
 	opts.known.size = sizeof(opts);
 	before = opts;
-	ck_assert_int_eq(orbit_fleet_probe(fleet_name, PROBE_KIND, &opts.known), 0);
+	ck_assert_int_eq(orbit_fleet_probe(fixture_fleet_name, PROBE_KIND, &opts.known), 0);
 	assert_probed(&opts.known, 1024, 256, 0600);
 	ck_assert_uint_eq(opts.known.flags, before.known.flags);
 	ck_assert_mem_eq(opts.bytes + sizeof(opts.known), before.bytes + sizeof(opts.known),
@@ -845,9 +816,9 @@ START_TEST(test_probe_invalid)
 	char name[MAX_NAME + 2];
 
 	/* The segment exists: only the arguments are wrong. */
-	ring_ok(join_ok(SHM, NULL), PROBE_KIND);
+	fixture_ring(join_ok(FIXTURE_SHM, NULL), PROBE_KIND);
 	assert_probe(NULL, &opts, -EINVAL);
-	ck_assert_int_eq(orbit_fleet_probe(fleet_name, PROBE_KIND, NULL), -EINVAL);
+	ck_assert_int_eq(orbit_fleet_probe(fixture_fleet_name, PROBE_KIND, NULL), -EINVAL);
 	for (int i = 0; i < TEST_ARRAY_SIZE(bad_names); i++)
 		assert_probe(bad_names[i], &opts, -EINVAL);
 	memset(name, 'n', MAX_NAME + 1);
@@ -855,10 +826,10 @@ START_TEST(test_probe_invalid)
 	assert_probe(name, &opts, -EINVAL);
 	for (int i = 0; i < TEST_ARRAY_SIZE(small); i++) {
 		opts = unset_options(small[i]);
-		assert_probe(fleet_name, &opts, -EINVAL);
+		assert_probe(fixture_fleet_name, &opts, -EINVAL);
 	}
 	opts = unset_options(sizeof(opts));
-	assert_probe(fleet_name, &opts, 0);
+	assert_probe(fixture_fleet_name, &opts, 0);
 }
 END_TEST
 
@@ -866,18 +837,18 @@ START_TEST(test_probe_no_segment)
 {
 	orbit_fleet_options_t opts = unset_options(sizeof(opts));
 
-	assert_probe(fleet_name, &opts, -ENOENT);
+	assert_probe(fixture_fleet_name, &opts, -ENOENT);
 	/* A process-local ring has no segment. */
-	ring_ok(join_ok(LOCAL, NULL), PROBE_KIND);
-	assert_probe(fleet_name, &opts, -ENOENT);
-	orbit_fleet_leave(fleet);
-	fleet = NULL;
+	fixture_ring(join_ok(FIXTURE_LOCAL, NULL), PROBE_KIND);
+	assert_probe(fixture_fleet_name, &opts, -ENOENT);
+	orbit_fleet_leave(fixture_fleet);
+	fixture_fleet = NULL;
 
-	ring_ok(join_ok(SHM, NULL), PROBE_KIND + 1);
-	assert_probe(fleet_name, &opts, -ENOENT);
-	ring_ok(fleet, PROBE_KIND);
-	ck_assert_int_eq(orbit_fleet_unlink(fleet), 2);
-	assert_probe(fleet_name, &opts, -ENOENT);
+	fixture_ring(join_ok(FIXTURE_SHM, NULL), PROBE_KIND + 1);
+	assert_probe(fixture_fleet_name, &opts, -ENOENT);
+	fixture_ring(fixture_fleet, PROBE_KIND);
+	ck_assert_int_eq(orbit_fleet_unlink(fixture_fleet), 2);
+	assert_probe(fixture_fleet_name, &opts, -ENOENT);
 }
 END_TEST
 
@@ -1047,7 +1018,7 @@ START_TEST(test_probe_planted)
 	char what[128];
 
 	c->spoil(&h, &size);
-	ck_assert_int_eq(seg_plant(fleet_name, PROBE_KIND, &h, size), 0);
+	ck_assert_int_eq(seg_plant(fixture_fleet_name, PROBE_KIND, &h, size), 0);
 	snprintf(what, sizeof(what), "%s (layout %u)", c->what, h.layout->version);
 	assert_probe_changes_nothing(what, &opts, c->want);
 	if (c->want == 0)
@@ -1067,7 +1038,7 @@ static void segment_chmod(uint8_t kind, mode_t mode)
 	char path[512];
 	int fd;
 
-	test_segment_path(path, sizeof(path), fleet_name, kind);
+	test_segment_path(path, sizeof(path), fixture_fleet_name, kind);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(fchmod(fd, mode), 0);
@@ -1080,7 +1051,7 @@ START_TEST(test_probe_mode)
 	orbit_fleet_options_t opts = unset_options(sizeof(opts));
 	char what[32];
 
-	ring_ok(join_ok(SHM, NULL), PROBE_KIND);
+	fixture_ring(join_ok(FIXTURE_SHM, NULL), PROBE_KIND);
 	segment_chmod(PROBE_KIND, bits);
 	snprintf(what, sizeof(what), "mode %04o", (unsigned)bits);
 	assert_probe_changes_nothing(what, &opts, want ? 0 : -EACCES);
@@ -1099,8 +1070,8 @@ START_TEST(test_probe_other_owner)
 		fprintf(stderr, "probe: -EPERM case not run: only root can give a segment away\n");
 		return;
 	}
-	ring_ok(join_ok(SHM, NULL), PROBE_KIND);
-	test_segment_path(path, sizeof(path), fleet_name, PROBE_KIND);
+	fixture_ring(join_ok(FIXTURE_SHM, NULL), PROBE_KIND);
+	test_segment_path(path, sizeof(path), fixture_fleet_name, PROBE_KIND);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(fchown(fd, 65534, 65534), 0);
@@ -1116,38 +1087,30 @@ START_TEST(test_probe_not_a_segment)
 	int ret;
 
 	/* A symlink to a good segment of another kind. */
-	ring_ok(join_ok(SHM, NULL), PROBE_KIND + 1);
-	test_segment_path(target, sizeof(target), fleet_name, PROBE_KIND + 1);
-	test_segment_path(path, sizeof(path), fleet_name, PROBE_KIND);
+	fixture_ring(join_ok(FIXTURE_SHM, NULL), PROBE_KIND + 1);
+	test_segment_path(target, sizeof(target), fixture_fleet_name, PROBE_KIND + 1);
+	test_segment_path(path, sizeof(path), fixture_fleet_name, PROBE_KIND);
 	ck_assert_int_eq(symlink(target, path), 0);
-	assert_probe(fleet_name, &opts, -ELOOP);
+	assert_probe(fixture_fleet_name, &opts, -ELOOP);
 	ck_assert_int_eq(unlink(path), 0);
 
 	ck_assert_int_eq(mkdir(path, 0700), 0);
-	ret = orbit_fleet_probe(fleet_name, PROBE_KIND, &opts);
+	ret = orbit_fleet_probe(fixture_fleet_name, PROBE_KIND, &opts);
 	ck_assert_int_eq(rmdir(path), 0);
 	ck_assert_int_eq(ret, -EPROTO);
 	ck_assert_uint_eq(opts.capacity, UNSET);
 }
 END_TEST
 
-static TCase *fixture_tcase(const char *name)
-{
-	TCase *tc = tcase_create(name);
-
-	tcase_add_checked_fixture(tc, setup, teardown);
-	return tc;
-}
-
 static Suite *fleet_suite(void)
 {
 	Suite *suite = suite_create("fleet");
-	TCase *join = fixture_tcase("join");
-	TCase *options = fixture_tcase("options");
-	TCase *rings = fixture_tcase("rings");
-	TCase *unlink = fixture_tcase("unlink");
-	TCase *probe = fixture_tcase("probe");
-	const int backings = TEST_ARRAY_SIZE(joins);
+	TCase *join = fixture_tcase(suite, "join", 0);
+	TCase *options = fixture_tcase(suite, "options", 0);
+	TCase *rings = fixture_tcase(suite, "rings", 0);
+	TCase *unlink = fixture_tcase(suite, "unlink", 0);
+	TCase *probe = fixture_tcase(suite, "probe", 0);
+	const int backings = FIXTURE_BACKINGS;
 
 	tcase_add_loop_test(join, test_join_getters, 0, backings);
 	tcase_add_test(join, test_join_shm_creates_segments_lazily);
@@ -1158,7 +1121,6 @@ static Suite *fleet_suite(void)
 	tcase_add_loop_test(join, test_null_arguments, 0, backings);
 	tcase_add_test(join, test_leave_null);
 	tcase_add_test(join, test_null_handle);
-	suite_add_tcase(suite, join);
 
 	tcase_add_loop_test(options, test_options_rejected, 0,
 			    TEST_ARRAY_SIZE(rejected_options) * backings);
@@ -1171,19 +1133,16 @@ static Suite *fleet_suite(void)
 	tcase_add_loop_test(options, test_options_older_caller_without_payload_max, 0, backings);
 	tcase_add_loop_test(options, test_options_newer_caller_zero_tail, 0, backings);
 	tcase_add_loop_test(options, test_options_newer_caller_nonzero_tail, 0, backings);
-	suite_add_tcase(suite, options);
 
 	tcase_add_loop_test(rings, test_ring_get_or_create, 0, backings);
 	tcase_add_loop_test(rings, test_ring_concurrent_get_or_create, 0, backings);
 	tcase_add_loop_test(rings, test_ring_attach_mismatch, 0, TEST_ARRAY_SIZE(attach_cases));
 	tcase_add_test(rings, test_ring_attach_wider_mode);
-	suite_add_tcase(suite, rings);
 
 	tcase_add_test(unlink, test_unlink_counts_segments);
 	tcase_add_test(unlink, test_unlink_every_kind_of_the_fleet);
 	tcase_add_test(unlink, test_unlink_local_fleet);
 	tcase_add_test(unlink, test_segments_outlive_leave);
-	suite_add_tcase(suite, unlink);
 
 	tcase_add_loop_test(probe, test_probe_reports_join_options, 0,
 			    TEST_ARRAY_SIZE(probe_cases));
@@ -1196,12 +1155,10 @@ static Suite *fleet_suite(void)
 	tcase_add_loop_test(probe, test_probe_mode, 0, TEST_ARRAY_SIZE(probe_modes));
 	tcase_add_test(probe, test_probe_other_owner);
 	tcase_add_test(probe, test_probe_not_a_segment);
-	suite_add_tcase(suite, probe);
 	return suite;
 }
 
 int main(void)
 {
-	snprintf(run_tag, sizeof(run_tag), "fleet%ld", (long)getpid());
-	return test_run_suite(fleet_suite(), run_tag);
+	return test_run("fleet", fleet_suite);
 }

@@ -3,35 +3,22 @@
 #include <orbit.h>
 
 #include <errno.h>
-#include <stdio.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "fixture.h"
 #include "testutil.h"
 
 #define BEAT_FRAME 1
 #define HOUR_MS	   (UINT64_C(3600) * 1000)
 #define MAX_AGE_MS (UINT64_C(600) * 1000) /* generous: a loaded machine never makes a beat stale */
 
-/* Fleet names carry the runner's pid so the runner can sweep what a failed test left. */
-static char tag[32];
-
-static uint64_t unix_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static orbit_fleet_t *join_local(uint16_t node, uint16_t size)
 {
 	orbit_fleet_t *fleet = NULL;
 	char name[128];
 
-	test_fleet_name(name, sizeof(name), tag);
+	test_fleet_name(name, sizeof(name), test_tag());
 	ck_assert_int_eq(orbit_fleet_join(name, node, size, NULL, &fleet), 0);
 	return fleet;
 }
@@ -39,18 +26,14 @@ static orbit_fleet_t *join_local(uint16_t node, uint16_t size)
 static int join_shm(const char *name, uint16_t node, uint16_t size, uint32_t capacity,
 		    orbit_fleet_t **fleet)
 {
-	orbit_fleet_options_t opts = ORBIT_FLEET_OPTIONS_INIT;
+	orbit_fleet_options_t opts = fixture_options(capacity, 0);
 
-	opts.capacity = capacity;
 	return orbit_fleet_join_shm(name, node, size, &opts, fleet);
 }
 
 static orbit_ring_t *beat_ring(orbit_fleet_t *fleet)
 {
-	orbit_ring_t *ring = NULL;
-
-	ck_assert_int_eq(orbit_fleet_ring(fleet, ORBIT_KIND_HEARTBEAT, &ring), 0);
-	return ring;
+	return fixture_ring(fleet, ORBIT_KIND_HEARTBEAT);
 }
 
 /* A beat frame as a peer writes it, stamped with any time we like. */
@@ -105,9 +88,9 @@ START_TEST(test_own_beat_alive)
 	orbit_member_t members[3];
 	uint64_t before, after;
 
-	before = unix_ms();
+	before = test_unix_ms();
 	ck_assert_int_eq(orbit_heartbeat(fleet), 0);
-	after = unix_ms();
+	after = test_unix_ms();
 	ck_assert_int_eq(orbit_heartbeat_snapshot(fleet, MAX_AGE_MS, members, 3), 3);
 	assert_member(&members[0], 0, ORBIT_MEMBER_MISSING, 0);
 	assert_member(&members[2], 2, ORBIT_MEMBER_MISSING, 0);
@@ -122,7 +105,7 @@ END_TEST
 START_TEST(test_age_limit_and_future_beats)
 {
 	orbit_fleet_t *fleet = join_local(0, 1);
-	uint64_t old = unix_ms() - HOUR_MS, future = unix_ms() + HOUR_MS;
+	uint64_t old = test_unix_ms() - HOUR_MS, future = test_unix_ms() + HOUR_MS;
 	orbit_member_t member;
 
 	beat_at(fleet, old);
@@ -145,11 +128,11 @@ END_TEST
 START_TEST(test_newest_beat_wins)
 {
 	orbit_fleet_t *fleet = join_local(0, 2);
-	uint64_t old = unix_ms() - HOUR_MS, before;
+	uint64_t old = test_unix_ms() - HOUR_MS, before;
 	orbit_member_t members[2];
 
 	beat_at(fleet, old);
-	before = unix_ms();
+	before = test_unix_ms();
 	ck_assert_int_eq(orbit_heartbeat(fleet), 0);
 	ck_assert_int_eq(orbit_heartbeat_snapshot(fleet, MAX_AGE_MS, members, 2), 2);
 	ck_assert_uint_eq(members[0].state, ORBIT_MEMBER_ALIVE);
@@ -170,7 +153,7 @@ START_TEST(test_overwritten_beat_missing)
 	orbit_member_t members[3];
 	char name[128];
 
-	test_fleet_name(name, sizeof(name), tag);
+	test_fleet_name(name, sizeof(name), test_tag());
 	ck_assert_int_eq(join_shm(name, 0, 3, 8, &zero), 0);
 	ck_assert_int_eq(join_shm(name, 1, 3, 8, &one), 0);
 	ck_assert_int_eq(orbit_heartbeat(one), 0);
@@ -193,12 +176,12 @@ END_TEST
 START_TEST(test_ignores_non_beats)
 {
 	orbit_fleet_t *zero, *two, *three, *outsider;
-	uint64_t now = unix_ms(), earlier = now - 1000;
+	uint64_t now = test_unix_ms(), earlier = now - 1000;
 	orbit_member_t members[4];
 	orbit_ring_t *ring;
 	char name[128];
 
-	test_fleet_name(name, sizeof(name), tag);
+	test_fleet_name(name, sizeof(name), test_tag());
 	ck_assert_int_eq(join_shm(name, 0, 4, 64, &zero), 0);
 	ck_assert_int_eq(join_shm(name, 2, 4, 64, &two), 0);
 	ck_assert_int_eq(join_shm(name, 3, 4, 64, &three), 0);
@@ -253,13 +236,12 @@ static int child_beat(const char *name, uint16_t node, uint64_t old)
 START_TEST(test_fleet_of_64_processes)
 {
 	orbit_member_t members[FLEET_SIZE];
-	uint64_t old = unix_ms() - HOUR_MS, before = unix_ms();
+	uint64_t old = test_unix_ms() - HOUR_MS, before = test_unix_ms();
 	pid_t pids[FIRST_GONE];
 	orbit_fleet_t *fleet;
 	char name[128];
-	int status;
 
-	test_fleet_name(name, sizeof(name), tag);
+	test_fleet_name(name, sizeof(name), test_tag());
 	ck_assert_int_eq(join_shm(name, 0, FLEET_SIZE, 1024, &fleet), 0);
 	ck_assert_int_eq(orbit_heartbeat(fleet), 0);
 	for (uint16_t node = 1; node < FIRST_GONE; node++) {
@@ -268,11 +250,8 @@ START_TEST(test_fleet_of_64_processes)
 		if (pids[node] == 0)
 			_exit(child_beat(name, node, old));
 	}
-	for (uint16_t node = 1; node < FIRST_GONE; node++) {
-		ck_assert_int_eq(waitpid(pids[node], &status, 0), pids[node]);
-		ck_assert(WIFEXITED(status));
-		ck_assert_int_eq(WEXITSTATUS(status), 0);
-	}
+	for (uint16_t node = 1; node < FIRST_GONE; node++)
+		test_reap(pids[node]);
 
 	ck_assert_int_eq(orbit_heartbeat_snapshot(fleet, MAX_AGE_MS, members, FLEET_SIZE),
 			 FLEET_SIZE);
@@ -300,9 +279,9 @@ START_TEST(test_wire_beat_frame)
 	orbit_frame_t frame;
 	uint8_t buf[16];
 
-	before = unix_ms();
+	before = test_unix_ms();
 	ck_assert_int_eq(orbit_heartbeat(fleet), 0);
-	after = unix_ms();
+	after = test_unix_ms();
 	ck_assert_int_eq(orbit_ring_read_head(beat_ring(fleet), &frame, buf, sizeof(buf)), 0);
 	ck_assert_uint_eq(frame.kind, BEAT_FRAME);
 	ck_assert_uint_eq(frame.len, 0);
@@ -359,6 +338,5 @@ static Suite *heartbeat_suite(void)
 
 int main(void)
 {
-	snprintf(tag, sizeof(tag), "hb%ld", (long)getpid());
-	return test_run_suite(heartbeat_suite(), tag);
+	return test_run("heartbeat", heartbeat_suite);
 }

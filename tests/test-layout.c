@@ -8,12 +8,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fixture.h"
 #include "segment-layout.h"
 #include "testutil.h"
 
@@ -22,29 +22,27 @@
 #define COUNTER_LIMIT (UINT64_C(1) << 40)
 #define PAYLOAD_BUF   1024 /* the largest frame these tests write or read */
 
-static char run_tag[32];
-static char fleet_name[128];
-static orbit_fleet_t *fleet;
 static struct seg_map seg; /* the segment as the test maps it, behind liborbit's back */
 
-static void setup(void)
+/*
+ * A fixture added after the fleet fixture: Check tears fixtures down in reverse order, so
+ * the mapping is closed before the fleet is left and its segments unlinked.
+ */
+static void seg_setup(void)
 {
-	test_fleet_name(fleet_name, sizeof(fleet_name), run_tag);
-	fleet = NULL;
 	seg = (struct seg_map){ .base = NULL };
 }
 
-static void teardown(void)
+static void seg_teardown(void)
 {
 	if (seg.base)
 		seg_map_close(&seg);
-	orbit_fleet_leave(fleet);
-	test_unlink_fleet(fleet_name);
 }
 
 static void map_segment(uint32_t capacity, uint32_t payload_max)
 {
-	ck_assert_int_eq(seg_map_open(&seg, fleet_name, RING_KIND, capacity, payload_max), 0);
+	ck_assert_int_eq(seg_map_open(&seg, fixture_fleet_name, RING_KIND, capacity, payload_max),
+			 0);
 }
 
 /* Creates the segment the way the seed does (O_EXCL, ftruncate, zeroed, 0600) and maps it. */
@@ -53,7 +51,7 @@ static void create_segment(uint32_t capacity, uint32_t payload_max)
 	char name[512];
 	int fd;
 
-	seg_shm_name(name, sizeof(name), fleet_name, RING_KIND);
+	seg_shm_name(name, sizeof(name), fixture_fleet_name, RING_KIND);
 	fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600);
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(ftruncate(fd, (off_t)seg_size(capacity, payload_max)), 0);
@@ -63,14 +61,8 @@ static void create_segment(uint32_t capacity, uint32_t payload_max)
 
 static orbit_ring_t *open_ring(uint32_t capacity, uint32_t payload_max)
 {
-	orbit_fleet_options_t opts = ORBIT_FLEET_OPTIONS_INIT;
-	orbit_ring_t *ring = NULL;
-
-	opts.capacity = capacity;
-	opts.payload_max = payload_max;
-	ck_assert_int_eq(orbit_fleet_join_shm(fleet_name, NODE, NODE + 1, &opts, &fleet), 0);
-	ck_assert_int_eq(orbit_fleet_ring(fleet, RING_KIND, &ring), 0);
-	return ring;
+	fixture_fleet = fixture_join(FIXTURE_SHM, NODE, NODE + 1, capacity, payload_max);
+	return fixture_ring(fixture_fleet, RING_KIND);
 }
 
 static void assert_zero(const uint8_t *base, size_t from, size_t to)
@@ -388,35 +380,26 @@ START_TEST(test_counter_wraps_at_40_bits)
 }
 END_TEST
 
-static TCase *fixture_tcase(const char *name)
-{
-	TCase *tc = tcase_create(name);
-
-	tcase_add_checked_fixture(tc, setup, teardown);
-	return tc;
-}
-
 static Suite *layout_suite(void)
 {
 	Suite *suite = suite_create("layout");
-	TCase *bytes = fixture_tcase("bytes");
-	TCase *seed = fixture_tcase("seed");
+	TCase *bytes = fixture_tcase(suite, "bytes", 0);
+	TCase *seed = fixture_tcase(suite, "seed", 0);
 	const int n = TEST_ARRAY_SIZE(payload_maxes);
 
+	tcase_add_checked_fixture(bytes, seg_setup, seg_teardown);
 	tcase_add_loop_test(bytes, test_header_bytes, 0, n);
 	tcase_add_loop_test(bytes, test_slot_bytes, 0, n);
 	tcase_add_loop_test(bytes, test_slot_bytes_after_wraparound, 0, n);
 	tcase_add_loop_test(bytes, test_layout2_strides, 0, TEST_ARRAY_SIZE(strides));
 	tcase_add_loop_test(bytes, test_counter_wraps_at_40_bits, 0, n);
-	suite_add_tcase(suite, bytes);
 
+	tcase_add_checked_fixture(seed, seg_setup, seg_teardown);
 	tcase_add_loop_test(seed, test_reads_hand_built_segment, 0, n);
-	suite_add_tcase(suite, seed);
 	return suite;
 }
 
 int main(void)
 {
-	snprintf(run_tag, sizeof(run_tag), "layout%ld", (long)getpid());
-	return test_run_suite(layout_suite(), run_tag);
+	return test_run("layout", layout_suite);
 }

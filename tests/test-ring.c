@@ -7,11 +7,9 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
-#include <stdio.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
+#include "fixture.h"
 #include "testutil.h"
 
 #define RING_KIND 7
@@ -20,71 +18,33 @@
 #define FILL	  0xa5 /* what a buffer holds where no call may write */
 
 struct ring_config {
-	int shared;
+	int backing;
 	uint32_t payload_max;	   /* as passed in the options */
 	uint32_t want_payload_max; /* as the ring reports it */
 };
 
 /* Loop tests run once per configuration: _i is the index into this table. */
 static const struct ring_config configs[] = {
-	{ 0, 0, 256 },	 /* local, layout 1 */
-	{ 0, 100, 100 }, /* local, layout 2 */
-	{ 1, 0, 256 },	 /* shm, layout 1 */
-	{ 1, 100, 100 }, /* shm, layout 2 */
+	{ FIXTURE_LOCAL, 0, 256 },   /* layout 1 */
+	{ FIXTURE_LOCAL, 100, 100 }, /* layout 2 */
+	{ FIXTURE_SHM, 0, 256 },     /* layout 1 */
+	{ FIXTURE_SHM, 100, 100 },   /* layout 2 */
 };
-
-static char run_tag[32];
-static char fleet_name[128];
-static orbit_fleet_t *fleet;
-static orbit_fleet_t *peer; /* a second handle of the same fleet */
 
 /* An id no call may store on error. */
 #define SENTINEL_ID UINT64_C(0x0123456789abcdef)
 
-static void setup(void)
-{
-	test_fleet_name(fleet_name, sizeof(fleet_name), run_tag);
-	fleet = NULL;
-	peer = NULL;
-}
-
-static void teardown(void)
-{
-	orbit_fleet_leave(peer);
-	orbit_fleet_leave(fleet);
-	test_unlink_fleet(fleet_name);
-}
-
 static orbit_fleet_t *join(int config, uint16_t node, uint32_t capacity)
 {
-	orbit_fleet_options_t opts = ORBIT_FLEET_OPTIONS_INIT;
-	orbit_fleet_t *f = NULL;
-	int ret;
-
-	opts.capacity = capacity;
-	opts.payload_max = configs[config].payload_max;
-	if (configs[config].shared)
-		ret = orbit_fleet_join_shm(fleet_name, node, NODE + 1, &opts, &f);
-	else
-		ret = orbit_fleet_join(fleet_name, node, NODE + 1, &opts, &f);
-	ck_assert_int_eq(ret, 0);
-	return f;
-}
-
-static orbit_ring_t *ring_of(orbit_fleet_t *f)
-{
-	orbit_ring_t *ring = NULL;
-
-	ck_assert_int_eq(orbit_fleet_ring(f, RING_KIND, &ring), 0);
-	ck_assert_ptr_nonnull(ring);
-	return ring;
+	return fixture_join(configs[config].backing, node, NODE + 1, capacity,
+			    configs[config].payload_max);
 }
 
 /* The fixture's fleet (node NODE) and its ring of kind RING_KIND. */
 static orbit_ring_t *open_ring(int config, uint32_t capacity)
 {
-	fleet = join(config, NODE, capacity);
-	return ring_of(fleet);
+	fixture_fleet = join(config, NODE, capacity);
+	return fixture_ring(fixture_fleet, RING_KIND);
 }
 
 /* Every frame's fields and payload are derived from its counter, so any mix-up shows. */
@@ -566,17 +526,9 @@ START_TEST(test_wait_timeouts)
 }
 END_TEST
 
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = ms % 1000 * 1000000 };
-
-	while (nanosleep(&ts, &ts) != 0)
-		;
-}
-
 static void *write_later(void *arg)
 {
-	sleep_ms(50);
+	test_sleep_ms(50);
 	write_frame(arg, 0, 1);
 	return NULL;
 }
@@ -609,7 +561,7 @@ static void *interrupt_waiter(void *arg)
 	struct interrupter *in = arg;
 
 	while (!atomic_load(&in->done)) {
-		sleep_ms(10);
+		test_sleep_ms(10);
 		pthread_kill(in->target, SIGUSR1);
 	}
 	return NULL;
@@ -665,8 +617,8 @@ START_TEST(test_shared_handles)
 	orbit_id_t id = 0;
 	orbit_frame_t frame;
 
-	peer = join(_i, 1, 8);
-	peer_ring = ring_of(peer);
+	fixture_peer = join(_i, 1, 8);
+	peer_ring = fixture_ring(fixture_peer, RING_KIND);
 	ck_assert_ptr_ne(ring, peer_ring);
 	write_frame(ring, 0, 4);
 	ck_assert_int_eq(orbit_ring_write(peer_ring, 9, 9, "peer", 4, &id), 0);
@@ -683,21 +635,13 @@ START_TEST(test_shared_handles)
 }
 END_TEST
 
-static TCase *fixture_tcase(const char *name)
-{
-	TCase *tc = tcase_create(name);
-
-	tcase_add_checked_fixture(tc, setup, teardown);
-	return tc;
-}
-
 static Suite *ring_suite(void)
 {
 	Suite *suite = suite_create("ring");
-	TCase *write = fixture_tcase("write");
-	TCase *read = fixture_tcase("read");
-	TCase *next = fixture_tcase("next");
-	TCase *wait = fixture_tcase("wait");
+	TCase *write = fixture_tcase(suite, "write", 0);
+	TCase *read = fixture_tcase(suite, "read", 0);
+	TCase *next = fixture_tcase(suite, "next", 0);
+	TCase *wait = fixture_tcase(suite, "wait", 0);
 	const int n = TEST_ARRAY_SIZE(configs);
 
 	tcase_add_loop_test(write, test_getters, 0, n);
@@ -711,7 +655,6 @@ static Suite *ring_suite(void)
 	tcase_add_loop_test(write, test_reset, 0, n);
 	/* configs 2 and 3 are the shm ones */
 	tcase_add_loop_test(write, test_shared_handles, 2, n);
-	suite_add_tcase(suite, write);
 
 	tcase_add_loop_test(read, test_read_invalid_arguments, 0, n);
 	tcase_add_loop_test(read, test_read_small_buffer, 0, n);
@@ -719,22 +662,18 @@ static Suite *ring_suite(void)
 	tcase_add_loop_test(read, test_read_id_of_another_kind, 0, n);
 	tcase_add_loop_test(read, test_read_never_written, 0, n);
 	tcase_add_loop_test(read, test_wraparound, 0, n);
-	suite_add_tcase(suite, read);
 
 	tcase_add_loop_test(next, test_next_lost_is_added_to, 0, n);
 	tcase_add_loop_test(next, test_next_lost_may_be_null, 0, n);
 	tcase_add_loop_test(next, test_next_at_head, 0, n);
-	suite_add_tcase(suite, next);
 
 	tcase_add_loop_test(wait, test_wait_timeouts, 0, n);
 	tcase_add_loop_test(wait, test_wait_wakes_on_write, 0, n);
 	tcase_add_loop_test(wait, test_wait_interrupted, 0, n);
-	suite_add_tcase(suite, wait);
 	return suite;
 }
 
 int main(void)
 {
-	snprintf(run_tag, sizeof(run_tag), "ring%ld", (long)getpid());
-	return test_run_suite(ring_suite(), run_tag);
+	return test_run("ring", ring_suite);
 }

@@ -6,14 +6,20 @@
  */
 #include <orbit.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <sched.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -34,6 +40,14 @@ static const uint32_t layouts[] = { 256, 100 };
 static char run_tag[32];
 static char fleet_name[256];
 static orbit_fleet_t *fleet;
+
+/* Hostile inputs planted, counted across the forked tests (shared memory) for the log. */
+static _Atomic unsigned *hostile_count;
+
+static void hostile_tried(unsigned n)
+{
+	atomic_fetch_add(hostile_count, n);
+}
 
 static void setup(void)
 {
@@ -93,12 +107,10 @@ struct snapshot {
 	uint8_t *bytes;
 };
 
-static void snapshot_take(struct snapshot *snap)
+static void snapshot_take(struct snapshot *snap, const char *path)
 {
-	char path[512];
 	int fd;
 
-	segment_path(path, sizeof(path));
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(fstat(fd, &snap->st), 0);
@@ -108,11 +120,11 @@ static void snapshot_take(struct snapshot *snap)
 	close(fd);
 }
 
-static void assert_unchanged(struct snapshot *before)
+static void assert_unchanged(struct snapshot *before, const char *path)
 {
 	struct snapshot after;
 
-	snapshot_take(&after);
+	snapshot_take(&after, path);
 	ck_assert_uint_eq(after.st.st_ino, before->st.st_ino);
 	ck_assert_uint_eq(after.st.st_size, before->st.st_size);
 	ck_assert_uint_eq(after.st.st_mode, before->st.st_mode);
@@ -127,10 +139,39 @@ static void assert_unchanged(struct snapshot *before)
 static void assert_attach_refused(const orbit_fleet_options_t *opts, int expect)
 {
 	struct snapshot snap;
+	char path[512];
 
-	snapshot_take(&snap);
+	segment_path(path, sizeof(path));
+	snapshot_take(&snap, path);
 	ck_assert_int_eq(attach(opts), expect);
-	assert_unchanged(&snap);
+	assert_unchanged(&snap, path);
+}
+
+/* What orbit_fleet_probe says about the fleet's segment. */
+static int probe(void)
+{
+	orbit_fleet_options_t found = ORBIT_FLEET_OPTIONS_INIT;
+
+	return orbit_fleet_probe(fleet_name, KIND, &found);
+}
+
+/* A segment nobody ever published (no magic): the join formats it afresh, and it works. */
+static void assert_formatted_afresh(const orbit_fleet_options_t *opts)
+{
+	uint8_t buf[BIG_BUF];
+	orbit_frame_t frame;
+	orbit_ring_t *ring;
+	uint16_t writer;
+	uint64_t seq;
+
+	ck_assert_int_eq(orbit_fleet_join_shm(fleet_name, 0, FLEET_SIZE, opts, &fleet), 0);
+	ck_assert_int_eq(orbit_fleet_ring(fleet, KIND, &ring), 0);
+	ck_assert_uint_eq(orbit_ring_head(ring), 0);
+	ck_assert_int_eq(pattern_write(ring, 0, 7, NULL), 0);
+	ck_assert_int_eq(orbit_ring_read_head(ring, &frame, buf, sizeof(buf)), 0);
+	ck_assert_int_eq(pattern_verify(ring, &frame, buf, &writer, &seq), 0);
+	ck_assert_uint_eq(seq, 7);
+	ck_assert_int_eq(probe(), 0);
 }
 
 /* ---- headers that differ from what the fleet expects ---- */
@@ -214,6 +255,7 @@ START_TEST(test_header_mismatch)
 	ck_assert_int_eq(seg_map_open(&map, fleet_name, KIND, CAPACITY, hc->payload_max), 0);
 	hc->mutate(&map);
 	seg_map_close(&map);
+	hostile_tried(1);
 	fprintf(stderr, "header case %s (payload_max %u):\n", hc->what, hc->payload_max);
 	assert_attach_refused(&opts, -EPROTO);
 }
@@ -240,6 +282,7 @@ START_TEST(test_options_mismatch)
 	orbit_fleet_options_t asked = options(oc->asked_capacity, oc->asked_payload, 0);
 
 	make_segment(&made);
+	hostile_tried(1);
 	assert_attach_refused(&asked, -EPROTO);
 	/* The segment still serves the fleet that made it. */
 	ck_assert_int_eq(attach(&made), 0);
@@ -272,6 +315,7 @@ START_TEST(test_other_owner)
 	fd = open_segment();
 	ck_assert_int_eq(fchown(fd, NOBODY, NOBODY), 0);
 	close(fd);
+	hostile_tried(1);
 	assert_attach_refused(&opts, -EPERM);
 }
 END_TEST
@@ -297,6 +341,7 @@ START_TEST(test_mode)
 	fd = open_segment();
 	ck_assert_int_eq(fchmod(fd, mc->segment), 0);
 	close(fd);
+	hostile_tried(1);
 	if (mc->expect)
 		assert_attach_refused(&asked, mc->expect);
 	else
@@ -328,8 +373,10 @@ START_TEST(test_symlink_to_file)
 	make_target(target, sizeof(target), precious);
 	segment_path(path, sizeof(path));
 	ck_assert_int_eq(symlink(target, path), 0);
+	hostile_tried(1);
 
 	ck_assert_int_eq(attach(&opts), -ELOOP);
+	ck_assert_int_eq(probe(), -ELOOP);
 
 	ck_assert_int_eq(lstat(path, &st), 0);
 	ck_assert(S_ISLNK(st.st_mode));
@@ -354,6 +401,7 @@ START_TEST(test_symlink_dangling)
 	snprintf(target, sizeof(target), "/tmp/orbit-absent-%ld-%s", (long)getpid(), fleet_name);
 	segment_path(path, sizeof(path));
 	ck_assert_int_eq(symlink(target, path), 0);
+	hostile_tried(1);
 
 	ck_assert_int_eq(attach(&opts), -ELOOP);
 	ck_assert_msg(access(target, F_OK) < 0 && errno == ENOENT,
@@ -371,6 +419,7 @@ START_TEST(test_not_a_regular_object)
 	int ret;
 
 	segment_path(path, sizeof(path));
+	hostile_tried(2);
 	ck_assert_int_eq(mkdir(path, 0700), 0);
 	ret = attach(&opts);
 	rmdir(path);
@@ -383,9 +432,343 @@ START_TEST(test_not_a_regular_object)
 }
 END_TEST
 
+/* ---- headers planted under the name before anyone joined ---- */
+
+enum header_field {
+	FIELD_NONE,
+	FIELD_MAGIC,
+	FIELD_VERSION,
+	FIELD_KIND,
+	FIELD_CAPACITY,
+	FIELD_PAYLOAD,
+	FIELD_STRIDE,
+};
+
+#define L1 256
+#define L2 100
+
+static const struct planted_case {
+	const char *what;
+	uint32_t fleet_payload;	 /* the joining fleet's payload_max, and so its layout */
+	uint32_t header_payload; /* the options whose header is planted */
+	enum header_field field;
+	uint64_t value;
+	int empty;  /* an object of 0 bytes instead of the fleet's size */
+	int expect; /* of the join; 0: never published, so formatted afresh */
+	int probe;  /* of orbit_fleet_probe, which knows no fleet's layout */
+} planted_cases[] = {
+	{ "empty object", L1, L1, FIELD_NONE, 0, 1, 0, -EAGAIN },
+	{ "empty object", L2, L2, FIELD_NONE, 0, 1, 0, -EAGAIN },
+	{ "every field but the magic", L1, L1, FIELD_MAGIC, 0, 0, 0, -EAGAIN },
+	{ "every field but the magic", L2, L2, FIELD_MAGIC, 0, 0, 0, -EAGAIN },
+	{ "magic byte-swapped", L1, L1, FIELD_MAGIC, 0x5442524F, 0, -EPROTO, -EPROTO },
+	/* Layout 1 keeps its magic where this one has write_pos, 0: a layout 1 join would
+	 * format it, so a probe, which knows no layout, says -EAGAIN. */
+	{ "magic byte-swapped", L2, L2, FIELD_MAGIC, 0x5442524F, 0, -EPROTO, -EAGAIN },
+	{ "version 0", L1, L1, FIELD_VERSION, 0, 0, -EPROTO, -EPROTO },
+	{ "version 0", L2, L2, FIELD_VERSION, 0, 0, -EPROTO, -EPROTO },
+	{ "version 2 in layout 1", L1, L1, FIELD_VERSION, 2, 0, -EPROTO, -EPROTO },
+	{ "version 1 in layout 2", L2, L2, FIELD_VERSION, 1, 0, -EPROTO, -EPROTO },
+	{ "version 0xFFFFFFFF", L1, L1, FIELD_VERSION, UINT32_MAX, 0, -EPROTO, -EPROTO },
+	{ "version 0xFFFFFFFF", L2, L2, FIELD_VERSION, UINT32_MAX, 0, -EPROTO, -EPROTO },
+	{ "kind 0", L1, L1, FIELD_KIND, 0, 0, -EPROTO, -EPROTO },
+	{ "kind 255", L2, L2, FIELD_KIND, 255, 0, -EPROTO, -EPROTO },
+	{ "capacity 0", L1, L1, FIELD_CAPACITY, 0, 0, -EPROTO, -EPROTO },
+	{ "capacity 0", L2, L2, FIELD_CAPACITY, 0, 0, -EPROTO, -EPROTO },
+	{ "capacity 3", L1, L1, FIELD_CAPACITY, 3, 0, -EPROTO, -EPROTO },
+	{ "capacity 3", L2, L2, FIELD_CAPACITY, 3, 0, -EPROTO, -EPROTO },
+	{ "capacity 2^32", L1, L1, FIELD_CAPACITY, UINT64_C(1) << 32, 0, -EPROTO, -EPROTO },
+	{ "capacity 2^32", L2, L2, FIELD_CAPACITY, UINT64_C(1) << 32, 0, -EPROTO, -EPROTO },
+	{ "capacity 2^64 - 1", L1, L1, FIELD_CAPACITY, UINT64_MAX, 0, -EPROTO, -EPROTO },
+	{ "capacity 2^64 - 1", L2, L2, FIELD_CAPACITY, UINT64_MAX, 0, -EPROTO, -EPROTO },
+	{ "payload 0", L2, L2, FIELD_PAYLOAD, 0, 0, -EPROTO, -EPROTO },
+	{ "payload 256 in layout 2", L2, L2, FIELD_PAYLOAD, 256, 0, -EPROTO, -EPROTO },
+	{ "payload 2^20 + 1", L2, L2, FIELD_PAYLOAD, (1u << 20) + 1, 0, -EPROTO, -EPROTO },
+	{ "payload 0xFFFFFFFF", L2, L2, FIELD_PAYLOAD, UINT32_MAX, 0, -EPROTO, -EPROTO },
+	/* 32 + 160 rounds to the same 192-byte stride: only the payload size tells; the
+	 * header adds up, so a probe reports it. */
+	{ "payload 160, same stride and size", L2, L2, FIELD_PAYLOAD, 160, 0, -EPROTO, 0 },
+	{ "stride 0", L2, L2, FIELD_STRIDE, 0, 0, -EPROTO, -EPROTO },
+	{ "stride 64", L2, L2, FIELD_STRIDE, 64, 0, -EPROTO, -EPROTO },
+	{ "stride 0xFFFFFFFF", L2, L2, FIELD_STRIDE, UINT32_MAX, 0, -EPROTO, -EPROTO },
+	{ "layout 2 header in a layout 1 object", L1, L2, FIELD_NONE, 0, 0, -EPROTO, -EPROTO },
+	{ "layout 1 header in a layout 2 object", L2, L1, FIELD_NONE, 0, 0, -EPROTO, -EPROTO },
+};
+
+static void header_set(struct seg_header *h, enum header_field field, uint64_t value)
+{
+	switch (field) {
+	case FIELD_NONE:
+		break;
+	case FIELD_MAGIC:
+		h->magic = (uint32_t)value;
+		break;
+	case FIELD_VERSION:
+		h->version = (uint32_t)value;
+		break;
+	case FIELD_KIND:
+		h->kind = (uint8_t)value;
+		break;
+	case FIELD_CAPACITY:
+		h->capacity = value;
+		break;
+	case FIELD_PAYLOAD:
+		h->payload_capacity = (uint32_t)value;
+		break;
+	case FIELD_STRIDE:
+		h->slot_stride = (uint32_t)value;
+		break;
+	}
+}
+
+START_TEST(test_planted_header)
+{
+	const struct planted_case *pc = &planted_cases[_i];
+	orbit_fleet_options_t opts = options(CAPACITY, pc->fleet_payload, 0);
+	struct seg_header h = seg_header_of(KIND, CAPACITY, pc->header_payload);
+	uint64_t size = pc->empty ? 0 : seg_size(CAPACITY, pc->fleet_payload);
+
+	header_set(&h, pc->field, pc->value);
+	ck_assert_int_eq(seg_plant(fleet_name, KIND, &h, size), 0);
+	hostile_tried(1);
+	fprintf(stderr, "planted %s (fleet payload_max %u):\n", pc->what, pc->fleet_payload);
+	ck_assert_int_eq(probe(), pc->probe);
+	if (pc->expect)
+		assert_attach_refused(&opts, pc->expect);
+	else
+		assert_formatted_afresh(&opts);
+}
+END_TEST
+
+/* ---- objects cut short ---- */
+
+/* Where to cut: inside the magic or before it, just after it, around the header and slots. */
+#define CUTS 10
+
+static size_t cut_at(uint32_t payload_max, int k)
+{
+	const struct seg_layout *layout = seg_layout_for(payload_max);
+	size_t magic_end = layout->hdr_magic + sizeof(uint32_t);
+	size_t header = layout->header_size, stride = seg_slot_stride(payload_max);
+	size_t size = seg_size(CAPACITY, payload_max);
+	const size_t at[CUTS] = {
+		1,	    magic_end - 1,	 magic_end,	  header - 1, header,
+		header + 1, header + stride - 1, header + stride, size - 8,   size - 1,
+	};
+
+	return at[k];
+}
+
+START_TEST(test_truncated)
+{
+	uint32_t payload_max = layouts[_i / CUTS];
+	const struct seg_layout *layout = seg_layout_for(payload_max);
+	size_t at = cut_at(payload_max, _i % CUTS);
+	orbit_fleet_options_t opts = options(CAPACITY, payload_max, 0);
+	char path[512];
+
+	make_segment(&opts);
+	segment_path(path, sizeof(path));
+	ck_assert_int_eq(truncate(path, (off_t)at), 0);
+	hostile_tried(1);
+	fprintf(stderr, "cut at %zu bytes (payload_max %u):\n", at, payload_max);
+	if (at >= layout->hdr_magic + sizeof(uint32_t)) {
+		assert_attach_refused(&opts, -EPROTO);
+		ck_assert_int_eq(probe(), -EPROTO);
+		return;
+	}
+	/* Cut before the magic's end: as if its creator died before publishing it. */
+	ck_assert_int_eq(probe(), -EAGAIN);
+	assert_formatted_afresh(&opts);
+}
+END_TEST
+
+/* ---- segments another user created for real ---- */
+
+/* Runs fn in a child that dropped to uid and gid NOBODY; returns its exit status. */
+static int run_as_nobody(int (*fn)(void *), void *arg)
+{
+	pid_t pid = fork();
+	int status;
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		if (setgroups(0, NULL) < 0 || setgid(NOBODY) < 0 || setuid(NOBODY) < 0)
+			_exit(100);
+		_exit(fn(arg));
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status), "child died (status 0x%x)", status);
+	return WEXITSTATUS(status);
+}
+
+/* A valid ring of the fleet's options, made the normal way and then removed: its bytes. */
+static void ring_image(const orbit_fleet_options_t *opts, struct snapshot *image)
+{
+	char path[512];
+
+	make_segment(opts);
+	segment_path(path, sizeof(path));
+	snapshot_take(image, path);
+	test_unlink_fleet(fleet_name);
+}
+
+struct planting {
+	char path[512];
+	mode_t mode;
+	const struct snapshot *image;
+};
+
+/* Creates the object with exactly this mode and the image's bytes, as whoever runs it. */
+static int plant_image(void *arg)
+{
+	const struct planting *p = arg;
+	size_t size = (size_t)p->image->st.st_size;
+	int fd = open(p->path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	int ret = 0;
+
+	if (fd < 0)
+		return 1;
+	if (fchmod(fd, p->mode) < 0 || pwrite(fd, p->image->bytes, size, 0) != (ssize_t)size)
+		ret = 2;
+	close(fd);
+	return ret;
+}
+
+static const mode_t planted_modes[] = { 0600, 0644, 0666 };
+
+/* Another user (nobody) creates a well-formed ring under our name: we refuse to join it. */
+START_TEST(test_created_by_another_user)
+{
+	uint32_t payload_max = layouts[_i / TEST_ARRAY_SIZE(planted_modes)];
+	mode_t mode = planted_modes[_i % TEST_ARRAY_SIZE(planted_modes)];
+	orbit_fleet_options_t opts = options(CAPACITY, payload_max, 0660);
+	struct planting planting = { .mode = mode };
+	struct snapshot image;
+	struct stat st;
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "test_created_by_another_user skipped: needs root\n");
+		return;
+	}
+	ring_image(&opts, &image);
+	planting.image = &image;
+	segment_path(planting.path, sizeof(planting.path));
+	ck_assert_int_eq(run_as_nobody(plant_image, &planting), 0);
+	free(image.bytes);
+	ck_assert_int_eq(stat(planting.path, &st), 0);
+	ck_assert_uint_eq(st.st_uid, NOBODY);
+	hostile_tried(1);
+	fprintf(stderr, "created by uid %u, mode %04o (payload_max %u):\n", NOBODY, (unsigned)mode,
+		payload_max);
+	/* Root may open anything, so it is the owner check that refuses. */
+	assert_attach_refused(&opts, -EPERM);
+	ck_assert_int_eq(probe(), -EPERM);
+}
+END_TEST
+
+struct refusal {
+	int ring;
+	int probe;
+};
+
+/* As nobody: join the fleet (whose name carries nobody's uid) and probe it. */
+static int join_as_nobody(void *arg)
+{
+	struct refusal *out = arg;
+	orbit_fleet_options_t opts = options(CAPACITY, L1, 0660);
+	orbit_fleet_t *f;
+	orbit_ring_t *ring;
+
+	if (orbit_fleet_join_shm(fleet_name, 1, FLEET_SIZE, &opts, &f) < 0)
+		return 1;
+	out->ring = orbit_fleet_ring(f, KIND, &ring);
+	out->probe = probe();
+	orbit_fleet_leave(f);
+	return 0;
+}
+
+/* What nobody gets for a segment root created under nobody's name, by its mode. */
+static const struct refusal nobody_refusals[] = {
+	{ -EACCES, -EACCES }, /* 0600: nobody cannot even open it */
+	{ -EACCES, -EPERM },  /* 0644: nobody opens it to read, never to join */
+	{ -EPERM, -EPERM },   /* 0666: opens, but the owner is not nobody */
+};
+
+START_TEST(test_joined_by_another_user)
+{
+	orbit_fleet_options_t opts = options(CAPACITY, L1, 0660);
+	struct refusal *got =
+		mmap(NULL, sizeof(*got), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	struct planting planting = { .mode = planted_modes[_i] };
+	struct snapshot image, before;
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "test_joined_by_another_user skipped: needs root\n");
+		return;
+	}
+	ck_assert_ptr_ne(got, MAP_FAILED);
+	ring_image(&opts, &image);
+	planting.image = &image;
+	snprintf(planting.path, sizeof(planting.path), "/dev/shm/orbit-%s-%u-%u", fleet_name, KIND,
+		 NOBODY);
+	ck_assert_int_eq(plant_image(&planting), 0);
+	free(image.bytes);
+	hostile_tried(1);
+	snapshot_take(&before, planting.path);
+	fprintf(stderr, "uid %u joins root's segment of mode %04o:\n", NOBODY,
+		(unsigned)planting.mode);
+	ck_assert_int_eq(run_as_nobody(join_as_nobody, got), 0);
+	assert_unchanged(&before, planting.path);
+	unlink(planting.path);
+	ck_assert_int_eq(got->ring, nobody_refusals[_i].ring);
+	ck_assert_int_eq(got->probe, nobody_refusals[_i].probe);
+	munmap(got, sizeof(*got));
+}
+END_TEST
+
+/* A symlink to another fleet's live segment: refused, and the segment is left alone. */
+START_TEST(test_symlink_to_segment)
+{
+	orbit_fleet_options_t opts = options(CAPACITY, layouts[_i], 0);
+	char path[512], target[512], target_fleet[300];
+	struct snapshot before;
+	orbit_ring_t *ring;
+
+	snprintf(target_fleet, sizeof(target_fleet), "%s-target", fleet_name);
+	ck_assert_int_eq(orbit_fleet_join_shm(target_fleet, 0, FLEET_SIZE, &opts, &fleet), 0);
+	ck_assert_int_eq(orbit_fleet_ring(fleet, KIND, &ring), 0);
+	ck_assert_int_eq(pattern_write(ring, 0, 0, NULL), 0);
+	test_segment_path(target, sizeof(target), target_fleet, KIND);
+	segment_path(path, sizeof(path));
+	ck_assert_int_eq(symlink(target, path), 0);
+	hostile_tried(1);
+	snapshot_take(&before, target);
+
+	ck_assert_int_eq(attach(&opts), -ELOOP);
+	ck_assert_int_eq(probe(), -ELOOP);
+
+	assert_unchanged(&before, target);
+	unlink(path);
+	test_unlink_fleet(target_fleet);
+}
+END_TEST
+
 /* ---- a full /dev/shm ---- */
 
-enum { NOSPACE_OK, NOSPACE_SETUP = 10, NOSPACE_BIG = 20, NOSPACE_AGAIN = 30, NOSPACE_SMALL = 40 };
+enum {
+	NOSPACE_OK,
+	NOSPACE_SETUP = 10,
+	NOSPACE_BIG = 20,
+	NOSPACE_AGAIN = 30,
+	NOSPACE_SMALL = 40,
+	NOSPACE_FIRST_USE = 50,
+	NOSPACE_LEFT_BEHIND = 60,
+	NOSPACE_ROOM_AGAIN = 70,
+};
+
+#define SMALL_SHM "64k"
+#define PAGE	  4096
 
 static int try_ring(uint32_t capacity, uint32_t payload_max, const char *name)
 {
@@ -403,17 +786,26 @@ static int try_ring(uint32_t capacity, uint32_t payload_max, const char *name)
 	return ret;
 }
 
+/* A private mount namespace with a 64 KiB tmpfs on /dev/shm: 0, or -1 (and says why). */
+static int private_small_shm(void)
+{
+	/* Source and type are ignored for a propagation change; named so valgrind sees strings. */
+	if (unshare(CLONE_NEWNS) < 0 || mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) < 0 ||
+	    mount("tmpfs", "/dev/shm", "tmpfs", 0, "size=" SMALL_SHM) < 0) {
+		perror("private /dev/shm");
+		return -1;
+	}
+	return 0;
+}
+
 /* In a private mount namespace, with a 64 KiB tmpfs on /dev/shm. */
 static int nospace_child(void)
 {
 	char big[300], small[300];
 	int ret, again;
 
-	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
-	    mount("tmpfs", "/dev/shm", "tmpfs", 0, "size=64k") < 0) {
-		perror("private /dev/shm");
+	if (private_small_shm() < 0)
 		return NOSPACE_SETUP;
-	}
 	for (int i = 0; i < TEST_ARRAY_SIZE(layouts); i++) {
 		snprintf(big, sizeof(big), "%s-big%d", fleet_name, i);
 		snprintf(small, sizeof(small), "%s-small%d", fleet_name, i);
@@ -433,26 +825,183 @@ static int nospace_child(void)
 	return NOSPACE_OK;
 }
 
-START_TEST(test_shm_full)
+/* Runs child in a forked process, which must exit, not die of a signal: its exit code. */
+static int run_nospace(int (*child)(void))
 {
 	int status;
-	pid_t pid;
+	pid_t pid = fork();
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0)
+		_exit(child());
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(!WIFSIGNALED(status), "the process died of signal %d (SIGBUS is %d)",
+		      WIFSIGNALED(status) ? WTERMSIG(status) : 0, SIGBUS);
+	return WEXITSTATUS(status);
+}
+
+START_TEST(test_shm_full)
+{
+	int code;
 
 	if (geteuid() != 0) {
 		fprintf(stderr, "test_shm_full skipped: mounting a small /dev/shm needs root\n");
 		return;
 	}
-	pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0)
-		_exit(nospace_child());
-	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-	ck_assert_msg(!WIFSIGNALED(status), "the process died of signal %d (SIGBUS is %d)",
-		      WIFSIGNALED(status) ? WTERMSIG(status) : 0, SIGBUS);
-	ck_assert_msg(WEXITSTATUS(status) == NOSPACE_OK,
+	code = run_nospace(nospace_child);
+	ck_assert_msg(code == NOSPACE_OK,
 		      "exit %d: 10 no namespace, 2x big ring not -ENOSPC, 3x retry not -ENOSPC, "
 		      "4x small ring failed (x = layout index)",
-		      WEXITSTATUS(status));
+		      code);
+}
+END_TEST
+
+/* The first call that makes each kind of ring: a plain ring and every substrate's. */
+static int use_ring(orbit_fleet_t *f)
+{
+	orbit_ring_t *ring;
+
+	return orbit_fleet_ring(f, KIND, &ring);
+}
+
+static int use_value(orbit_fleet_t *f)
+{
+	uint64_t value = 42;
+
+	return orbit_value_store(f, KIND + 1, &value, sizeof(value));
+}
+
+static int use_cache(orbit_fleet_t *f)
+{
+	orbit_cache_t *cache;
+	int ret = orbit_cache_open(f, ORBIT_KIND_CACHE, &cache);
+
+	if (ret == 0) {
+		ret = orbit_cache_put(cache, "key", 3, "value", 5, 0);
+		orbit_cache_close(cache);
+	}
+	return ret;
+}
+
+static int use_events(orbit_fleet_t *f)
+{
+	orbit_events_t *events;
+	int ret = orbit_events_open(f, ORBIT_KIND_EVENTS, &events);
+
+	if (ret == 0) {
+		ret = orbit_events_publish(events, "topic", "payload", 7);
+		orbit_events_close(events);
+	}
+	return ret;
+}
+
+static int use_contest(orbit_fleet_t *f)
+{
+	orbit_guard_t *guard;
+	int ret = orbit_contest_claim(f, 1, "job", NULL, 60000, &guard, NULL);
+
+	return ret == 0 ? orbit_guard_release(guard) : ret;
+}
+
+static int use_heartbeat(orbit_fleet_t *f)
+{
+	return orbit_heartbeat(f);
+}
+
+static const struct first_use {
+	const char *what;
+	int (*use)(orbit_fleet_t *f);
+} first_uses[] = {
+	{ "orbit_fleet_ring", use_ring },	{ "orbit_value_store", use_value },
+	{ "orbit_cache_open", use_cache },	{ "orbit_events_open", use_events },
+	{ "orbit_contest_claim", use_contest }, { "orbit_heartbeat", use_heartbeat },
+};
+
+/* Segments in /dev/shm: a creation that failed must leave none behind. */
+static int orbit_segments(void)
+{
+	struct dirent *entry;
+	DIR *dir = opendir("/dev/shm");
+	int n = 0;
+
+	if (!dir)
+		return -1;
+	while ((entry = readdir(dir)))
+		n += strncmp(entry->d_name, "orbit-", 6) == 0;
+	closedir(dir);
+	return n;
+}
+
+/* 32 slots: 10 KiB in layout 1, 6 KiB in layout 2; a page holds either header, not the slots. */
+#define FIRST_USE_CAPACITY 32
+
+/* Every first use, on a fresh handle of each layout: all must return `expect`. */
+static int first_uses_all(const char *name, int expect, int fail_code)
+{
+	for (int l = 0; l < TEST_ARRAY_SIZE(layouts); l++) {
+		orbit_fleet_options_t opts = options(FIRST_USE_CAPACITY, layouts[l], 0);
+
+		for (int u = 0; u < TEST_ARRAY_SIZE(first_uses); u++) {
+			orbit_fleet_t *f;
+			int ret = orbit_fleet_join_shm(name, 0, FLEET_SIZE, &opts, &f);
+
+			if (ret == 0) {
+				ret = first_uses[u].use(f);
+				if (expect == 0)
+					orbit_fleet_unlink(f);
+				orbit_fleet_leave(f);
+			}
+			fprintf(stderr, "  %s (payload_max %u): %d\n", first_uses[u].what,
+				layouts[l], ret);
+			if (ret != expect)
+				return fail_code + u;
+			if (orbit_segments() != 0)
+				return NOSPACE_LEFT_BEHIND + u;
+		}
+	}
+	return NOSPACE_OK;
+}
+
+/* One page left on /dev/shm: every first use fails with -ENOSPC; with room, all work. */
+static int first_use_child(void)
+{
+	struct statvfs vfs;
+	char name[300];
+	int fd, code;
+
+	if (private_small_shm() < 0)
+		return NOSPACE_SETUP;
+	fd = open("/dev/shm/filler", O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0 || statvfs("/dev/shm", &vfs) < 0 ||
+	    posix_fallocate(fd, 0, (off_t)(vfs.f_blocks * vfs.f_frsize - PAGE)) != 0 ||
+	    statvfs("/dev/shm", &vfs) < 0 || vfs.f_bavail * vfs.f_frsize != PAGE) {
+		fprintf(stderr, "cannot leave exactly one page free on /dev/shm\n");
+		return NOSPACE_SETUP;
+	}
+	snprintf(name, sizeof(name), "%s-first", fleet_name);
+	fprintf(stderr, "one page free on /dev/shm:\n");
+	code = first_uses_all(name, -ENOSPC, NOSPACE_FIRST_USE);
+	if (code != NOSPACE_OK)
+		return code;
+	close(fd);
+	unlink("/dev/shm/filler");
+	fprintf(stderr, "room again:\n");
+	return first_uses_all(name, 0, NOSPACE_ROOM_AGAIN);
+}
+
+START_TEST(test_shm_full_first_use)
+{
+	int code;
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "test_shm_full_first_use skipped: needs root\n");
+		return;
+	}
+	code = run_nospace(first_use_child);
+	ck_assert_msg(code == NOSPACE_OK,
+		      "exit %d: 10 setup, 5x first use x not -ENOSPC, 6x a segment left behind, "
+		      "7x first use x failed with room (x indexes first_uses)",
+		      code);
 }
 END_TEST
 
@@ -575,6 +1124,7 @@ START_TEST(test_corrupt_slots)
 
 	/* A middle frame and the head frame. */
 	ck_assert_int_eq(seg_map_open(&map, fleet_name, KIND, CAPACITY, payload_max), 0);
+	hostile_tried(2);
 	sc->corrupt(&map, seg_slot(&map, 2), 2);
 	sc->corrupt(&map, seg_slot(&map, 4), 4);
 
@@ -612,6 +1162,7 @@ START_TEST(test_header_rewritten_after_attach)
 	ck_assert_int_eq(orbit_fleet_ring(fleet, KIND, &ring), 0);
 	ck_assert_int_eq(seg_map_open(&map, fleet_name, KIND, CAPACITY, payload_max), 0);
 	layout = map.layout;
+	hostile_tried(1);
 	seg_store64(map.base, layout->hdr_capacity, UINT64_C(1) << 40);
 	seg_store8(map.base, layout->hdr_kind, KIND + 1);
 	if (layout->hdr_slot_stride != SEG_NO_FIELD) {
@@ -628,6 +1179,130 @@ START_TEST(test_header_rewritten_after_attach)
 	ck_assert_uint_eq(seq, 3 * CAPACITY - 1);
 	ck_assert_int_eq(drain(ring, 3 * CAPACITY, &lost, seqs, CAPACITY), CAPACITY);
 	ck_assert_uint_eq(lost, 2 * CAPACITY);
+	seg_map_close(&map);
+}
+END_TEST
+
+/* ---- header words that move, rewritten by a hostile peer ---- */
+
+/* Heads around the ends of the 40-bit id counter and of the 64-bit seq space. */
+static const uint64_t hostile_heads[] = {
+	0,
+	(UINT64_C(1) << 40) - 1,
+	UINT64_C(1) << 40,
+	(UINT64_C(1) << 40) + 3,
+	UINT64_MAX / 2 - 1, /* the largest counter whose committed seq fits in 64 bits */
+	UINT64_MAX / 2,
+	UINT64_MAX / 2 + 1,
+	UINT64_MAX - 1,
+	UINT64_MAX,
+};
+
+/* A read's result is one the read calls document, and any frame it gives is whole. */
+static void assert_read_documented(orbit_ring_t *ring, int ret, const orbit_frame_t *frame,
+				   const uint8_t *buf)
+{
+	uint16_t writer;
+	uint64_t seq;
+
+	ck_assert_msg(ret == 0 || ret == -ENOENT || ret == -EAGAIN || ret == -EPROTO,
+		      "undocumented read result %d", ret);
+	if (ret == 0)
+		ck_assert_int_eq(pattern_verify(ring, frame, buf, &writer, &seq), 0);
+}
+
+/* A cursor from `from`: it delivers whole frames or says -EAGAIN, within a bounded time. */
+static void assert_cursor_documented(orbit_ring_t *ring, uint64_t from)
+{
+	static uint8_t buf[BIG_BUF];
+	uint64_t deadline = test_now_ms() + DRAIN_DEADLINE_MS, cursor = from, lost = 0;
+	orbit_frame_t frame;
+	int ret;
+
+	for (int calls = 0; calls < 4 * CAPACITY + 8; calls++) {
+		ret = orbit_ring_next(ring, &cursor, &frame, buf, sizeof(buf), &lost);
+		ck_assert_msg(ret == 0 || ret == -EAGAIN, "undocumented next result %d", ret);
+		if (ret == -EAGAIN)
+			break;
+		assert_read_documented(ring, ret, &frame, buf);
+		ck_assert_msg(test_now_ms() < deadline, "cursor stuck at %llu",
+			      (unsigned long long)cursor);
+	}
+}
+
+START_TEST(test_hostile_head)
+{
+	uint64_t head = hostile_heads[_i / TEST_ARRAY_SIZE(layouts)];
+	uint32_t payload_max = layouts[_i % TEST_ARRAY_SIZE(layouts)];
+	orbit_fleet_options_t opts = options(CAPACITY, payload_max, 0);
+	static uint8_t buf[BIG_BUF];
+	orbit_frame_t frame;
+	orbit_ring_t *ring;
+	struct seg_map map;
+
+	ck_assert_int_eq(orbit_fleet_join_shm(fleet_name, 0, FLEET_SIZE, &opts, &fleet), 0);
+	ck_assert_int_eq(orbit_fleet_ring(fleet, KIND, &ring), 0);
+	for (uint64_t c = 0; c < 5; c++)
+		ck_assert_int_eq(pattern_write(ring, 0, c, NULL), 0);
+	ck_assert_int_eq(seg_map_open(&map, fleet_name, KIND, CAPACITY, payload_max), 0);
+	seg_store64(map.base, map.layout->hdr_write_pos, head);
+	hostile_tried(1);
+	fprintf(stderr, "head 0x%llx (payload_max %u)\n", (unsigned long long)head, payload_max);
+
+	assert_read_documented(ring, orbit_ring_read_head(ring, &frame, buf, sizeof(buf)), &frame,
+			       buf);
+	for (uint64_t c = head - 2; c != head + 2; c++) {
+		assert_read_documented(ring, orbit_ring_read_at(ring, c, &frame, buf, sizeof(buf)),
+				       &frame, buf);
+		assert_read_documented(
+			ring,
+			orbit_ring_read(ring, orbit_id_make(KIND, 0, c), &frame, buf, sizeof(buf)),
+			&frame, buf);
+	}
+	assert_cursor_documented(ring, 0);
+	assert_cursor_documented(ring, head - 1);
+	/* Writes go on (a write past the end of the seq space is superseded, not stored). */
+	for (uint64_t seq = 100; seq < 100 + CAPACITY; seq++)
+		ck_assert_int_eq(pattern_write(ring, 0, seq, NULL), 0);
+	assert_read_documented(ring, orbit_ring_read_head(ring, &frame, buf, sizeof(buf)), &frame,
+			       buf);
+	assert_cursor_documented(ring, 0);
+	ck_assert_int_eq(orbit_ring_wait(ring, orbit_ring_head(ring), 0), -ETIMEDOUT);
+	seg_map_close(&map);
+}
+END_TEST
+
+/*
+ * Garbage in the futex word and the waiter count: a wait still returns (a count a peer
+ * wrapped can delay its wake-up to the timeout, never lose it) and writes go on.
+ */
+START_TEST(test_hostile_wait_words)
+{
+	orbit_fleet_options_t opts = options(CAPACITY, layouts[_i], 0);
+	orbit_ring_t *ring;
+	struct seg_map map;
+	uint64_t cursor;
+	pid_t pid;
+
+	ck_assert_int_eq(orbit_fleet_join_shm(fleet_name, 0, FLEET_SIZE, &opts, &fleet), 0);
+	ck_assert_int_eq(orbit_fleet_ring(fleet, KIND, &ring), 0);
+	ck_assert_int_eq(seg_map_open(&map, fleet_name, KIND, CAPACITY, layouts[_i]), 0);
+	seg_store32(map.base, map.layout->hdr_futex, 0xDEADBEEF);
+	seg_store32(map.base, map.layout->hdr_waiters, UINT32_MAX);
+	hostile_tried(1);
+
+	cursor = orbit_ring_head(ring);
+	ck_assert_int_eq(orbit_ring_wait(ring, cursor, 20), -ETIMEDOUT);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		test_sleep_ms(50);
+		_exit(pattern_write(ring, 0, 0, NULL) == 0 ? 0 : 1);
+	}
+	ck_assert_int_eq(orbit_ring_wait(ring, cursor, 2000), 0);
+	ck_assert_uint_gt(orbit_ring_head(ring), cursor);
+	test_reap(pid);
+	ck_assert_int_eq(orbit_ring_wait(ring, cursor, -1), 0);
 	seg_map_close(&map);
 }
 END_TEST
@@ -649,24 +1324,43 @@ static Suite *segment_suite(void)
 	}
 	tcase_add_loop_test(header, test_header_mismatch, 0, TEST_ARRAY_SIZE(header_cases));
 	tcase_add_loop_test(header, test_options_mismatch, 0, TEST_ARRAY_SIZE(options_cases));
+	tcase_add_loop_test(header, test_planted_header, 0, TEST_ARRAY_SIZE(planted_cases));
+	tcase_add_loop_test(header, test_truncated, 0, CUTS * TEST_ARRAY_SIZE(layouts));
 	/* Root only (CI runs as root); elsewhere it prints why it checked nothing. */
 	tcase_add_loop_test(owner, test_other_owner, 0, TEST_ARRAY_SIZE(layouts));
 	tcase_add_loop_test(owner, test_mode, 0, TEST_ARRAY_SIZE(mode_cases));
+	tcase_add_loop_test(owner, test_created_by_another_user, 0,
+			    TEST_ARRAY_SIZE(planted_modes) * TEST_ARRAY_SIZE(layouts));
+	tcase_add_loop_test(owner, test_joined_by_another_user, 0, TEST_ARRAY_SIZE(planted_modes));
 	tcase_add_loop_test(name, test_symlink_to_file, 0, TEST_ARRAY_SIZE(layouts));
 	tcase_add_loop_test(name, test_symlink_dangling, 0, TEST_ARRAY_SIZE(layouts));
+	tcase_add_loop_test(name, test_symlink_to_segment, 0, TEST_ARRAY_SIZE(layouts));
 	tcase_add_test(name, test_not_a_regular_object);
 	/* Root only, as above. */
 	tcase_add_test(full, test_shm_full);
+	tcase_add_test(full, test_shm_full_first_use);
 	tcase_add_loop_test(slots, test_corrupt_slots, 0,
 			    TEST_ARRAY_SIZE(slot_cases) * TEST_ARRAY_SIZE(layouts));
 	tcase_add_loop_test(slots, test_header_rewritten_after_attach, 0, TEST_ARRAY_SIZE(layouts));
+	tcase_add_loop_test(slots, test_hostile_head, 0,
+			    TEST_ARRAY_SIZE(hostile_heads) * TEST_ARRAY_SIZE(layouts));
+	tcase_add_loop_test(slots, test_hostile_wait_words, 0, TEST_ARRAY_SIZE(layouts));
 	return suite;
 }
 
 int main(void)
 {
+	int status;
+
 	snprintf(run_tag, sizeof(run_tag), "segment%ld", (long)getpid());
 	/* Refusals say on stderr which field differed: useful in the test log. */
 	setenv("ORBIT_DEBUG", "1", 0);
-	return test_run_suite(segment_suite(), run_tag);
+	/* Shared with the forked tests, which count what they plant. */
+	hostile_count = mmap(NULL, sizeof(*hostile_count), PROT_READ | PROT_WRITE,
+			     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (hostile_count == MAP_FAILED)
+		return EXIT_FAILURE;
+	status = test_run_suite(segment_suite(), run_tag);
+	fprintf(stderr, "hostile inputs tried: %u\n", atomic_load(hostile_count));
+	return status;
 }

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fixture.h"
 #include "frame-pattern.h"
 #include "segment-layout.h"
 #include "testutil.h"
@@ -82,32 +83,14 @@ struct stress {
 	struct reader_report readers[READERS];
 };
 
-static char run_tag[32];
-static char fleet_name[256];
-static orbit_fleet_t *fleet;
-
-static void setup(void)
-{
-	test_fleet_name(fleet_name, sizeof(fleet_name), run_tag);
-	fleet = NULL;
-}
-
-static void teardown(void)
-{
-	orbit_fleet_leave(fleet);
-	test_unlink_fleet(fleet_name);
-}
-
-/* Joins as node; the handle goes to *out (the fixture's, in the test process). */
+/* Joins as node; the handle goes to *out (fixture_fleet, in the test process). */
 static int join_ring(uint16_t node, uint32_t capacity, uint32_t payload_max, orbit_fleet_t **out,
 		     orbit_ring_t **ring)
 {
-	orbit_fleet_options_t opts = ORBIT_FLEET_OPTIONS_INIT;
+	orbit_fleet_options_t opts = fixture_options(capacity, payload_max);
 	int ret;
 
-	opts.capacity = capacity;
-	opts.payload_max = payload_max;
-	ret = orbit_fleet_join_shm(fleet_name, node, FLEET_SIZE, &opts, out);
+	ret = orbit_fleet_join_shm(fixture_fleet_name, node, FLEET_SIZE, &opts, out);
 	if (ret < 0)
 		return ret;
 	ret = orbit_fleet_ring(*out, KIND, ring);
@@ -361,7 +344,7 @@ START_TEST(test_lapping_writers)
 	uint64_t start;
 
 	ck_assert_ptr_ne(shared, MAP_FAILED);
-	ck_assert_int_eq(join_ring(60, cfg->capacity, cfg->payload_max, &fleet, &ring), 0);
+	ck_assert_int_eq(join_ring(60, cfg->capacity, cfg->payload_max, &fixture_fleet, &ring), 0);
 	ck_assert_int_eq(pipe(release), 0);
 	for (int r = 0; r < READERS; r++)
 		readers[r] = spawn(run_reader, cfg, r, shared, release);
@@ -446,8 +429,8 @@ static orbit_ring_t *dead_ring(uint32_t capacity, uint32_t payload_max, struct s
 {
 	orbit_ring_t *ring;
 
-	ck_assert_int_eq(join_ring(0, capacity, payload_max, &fleet, &ring), 0);
-	ck_assert_int_eq(seg_map_open(map, fleet_name, KIND, capacity, payload_max), 0);
+	ck_assert_int_eq(join_ring(0, capacity, payload_max, &fixture_fleet, &ring), 0);
+	ck_assert_int_eq(seg_map_open(map, fixture_fleet_name, KIND, capacity, payload_max), 0);
 	return ring;
 }
 
@@ -659,7 +642,7 @@ START_TEST(test_reader_keeping_up)
 	pid_t reader;
 
 	ck_assert_ptr_ne(report, MAP_FAILED);
-	ck_assert_int_eq(join_ring(0, KEEPUP_CAPACITY, payload_max, &fleet, &ring), 0);
+	ck_assert_int_eq(join_ring(0, KEEPUP_CAPACITY, payload_max, &fixture_fleet, &ring), 0);
 	reader = fork();
 	ck_assert_int_ge(reader, 0);
 	if (reader == 0) {
@@ -695,31 +678,21 @@ END_TEST
 static Suite *stress_suite(void)
 {
 	Suite *suite = suite_create("stress");
-	TCase *lapping = tcase_create("lapping");
-	TCase *dead = tcase_create("dead");
-	TCase *keepup = tcase_create("keepup");
+	TCase *lapping = fixture_tcase(suite, "lapping", 300);
+	TCase *dead = fixture_tcase(suite, "dead", 60);
+	TCase *keepup = fixture_tcase(suite, "keepup", 300);
 
-	tcase_add_checked_fixture(lapping, setup, teardown);
-	tcase_set_timeout(lapping, 300);
 	tcase_add_loop_test(lapping, test_lapping_writers, 0, TEST_ARRAY_SIZE(configs));
-	suite_add_tcase(suite, lapping);
 
-	tcase_add_checked_fixture(dead, setup, teardown);
-	tcase_set_timeout(dead, 60);
 	tcase_add_loop_test(dead, test_dead_writer_counted_lost, 0, TEST_ARRAY_SIZE(layouts));
 	tcase_add_loop_test(dead, test_writer_takes_over_dead_lap, 0, TEST_ARRAY_SIZE(layouts));
 	tcase_add_loop_test(dead, test_takeover_waits_for_each_holder, 0, TEST_ARRAY_SIZE(layouts));
-	suite_add_tcase(suite, dead);
 
-	tcase_add_checked_fixture(keepup, setup, teardown);
-	tcase_set_timeout(keepup, 300);
 	tcase_add_loop_test(keepup, test_reader_keeping_up, 0, TEST_ARRAY_SIZE(layouts));
-	suite_add_tcase(suite, keepup);
 	return suite;
 }
 
 int main(void)
 {
-	snprintf(run_tag, sizeof(run_tag), "stress%ld", (long)getpid());
-	return test_run_suite(stress_suite(), run_tag);
+	return test_run("stress", stress_suite);
 }

@@ -4,20 +4,11 @@
 
 #include <errno.h>
 #include <pthread.h>
-#include <stdio.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
+#include "fixture.h"
 #include "segment-layout.h"
 #include "testutil.h"
-
-typedef int join_fn(const char *name, uint16_t node, uint16_t size,
-		    const orbit_fleet_options_t *opts, orbit_fleet_t **fleet);
-
-/* Loop tests run once per backing: _i is the index into this table. */
-static join_fn *const joins[] = { orbit_fleet_join, orbit_fleet_join_shm };
-enum { LOCAL, SHM };
 
 #define KIND 12
 
@@ -28,68 +19,23 @@ struct load {
 	uint64_t tick;
 };
 
-static char run_tag[32];
-static char fleet_name[256];
-static orbit_fleet_t *fleet;
-
-static void setup(void)
-{
-	test_fleet_name(fleet_name, sizeof(fleet_name), run_tag);
-	fleet = NULL;
-}
-
-static void teardown(void)
-{
-	orbit_fleet_leave(fleet);
-	test_unlink_fleet(fleet_name);
-}
-
-static void join_ok(int backing, uint32_t capacity, uint32_t payload_max)
-{
-	orbit_fleet_options_t opts = ORBIT_FLEET_OPTIONS_INIT;
-
-	opts.capacity = capacity;
-	opts.payload_max = payload_max;
-	ck_assert_int_eq(joins[backing](fleet_name, 0, 2, &opts, &fleet), 0);
-}
-
-static orbit_ring_t *ring_ok(uint8_t kind)
-{
-	orbit_ring_t *ring = NULL;
-
-	ck_assert_int_eq(orbit_fleet_ring(fleet, kind, &ring), 0);
-	return ring;
-}
+/* The test's handle is fixture_fleet, node 0 of 2; forked children join as node 1. */
 
 static void assert_load(uint8_t kind, const struct load *want)
 {
 	struct load got;
 
 	memset(&got, 0xee, sizeof(got));
-	ck_assert_int_eq(orbit_value_load(fleet, kind, &got, sizeof(got)), 0);
+	ck_assert_int_eq(orbit_value_load(fixture_fleet, kind, &got, sizeof(got)), 0);
 	ck_assert_mem_eq(&got, want, sizeof(got));
-}
-
-/* Forks; the child runs body and exits with its result; the parent asserts it was 0. */
-static void run_child(int (*body)(void))
-{
-	int status;
-	pid_t pid = fork();
-
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0)
-		_exit(body());
-	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-	ck_assert(WIFEXITED(status));
-	ck_assert_int_eq(WEXITSTATUS(status), 0);
 }
 
 START_TEST(test_store_then_load)
 {
 	struct load v = { .busy = 3, .idle = 5, .tick = 0x1122334455667788u };
 
-	join_ok(_i, 0, 0);
-	ck_assert_int_eq(orbit_value_store(fleet, KIND, &v, sizeof(v)), 0);
+	fixture_fleet = fixture_join(_i, 0, 2, 0, 0);
+	ck_assert_int_eq(orbit_value_store(fixture_fleet, KIND, &v, sizeof(v)), 0);
 	assert_load(KIND, &v);
 	/* A load reads, it does not consume. */
 	assert_load(KIND, &v);
@@ -100,9 +46,9 @@ START_TEST(test_newest_wins)
 {
 	struct load v = { 0 };
 
-	join_ok(_i, 0, 0);
+	fixture_fleet = fixture_join(_i, 0, 2, 0, 0);
 	for (v.tick = 1; v.tick <= 5; v.tick++)
-		ck_assert_int_eq(orbit_value_store(fleet, KIND, &v, sizeof(v)), 0);
+		ck_assert_int_eq(orbit_value_store(fixture_fleet, KIND, &v, sizeof(v)), 0);
 	v.tick = 5;
 	assert_load(KIND, &v);
 }
@@ -112,10 +58,10 @@ START_TEST(test_load_empty_ring)
 {
 	struct load got, untouched;
 
-	join_ok(_i, 0, 0);
+	fixture_fleet = fixture_join(_i, 0, 2, 0, 0);
 	memset(&got, 0xee, sizeof(got));
 	untouched = got;
-	ck_assert_int_eq(orbit_value_load(fleet, KIND, &got, sizeof(got)), -ENOENT);
+	ck_assert_int_eq(orbit_value_load(fixture_fleet, KIND, &got, sizeof(got)), -ENOENT);
 	ck_assert_mem_eq(&got, &untouched, sizeof(got));
 }
 END_TEST
@@ -124,9 +70,9 @@ START_TEST(test_kinds_are_separate)
 {
 	struct load v = { .busy = 1 }, got;
 
-	join_ok(_i, 0, 0);
-	ck_assert_int_eq(orbit_value_store(fleet, KIND, &v, sizeof(v)), 0);
-	ck_assert_int_eq(orbit_value_load(fleet, KIND + 1, &got, sizeof(got)), -ENOENT);
+	fixture_fleet = fixture_join(_i, 0, 2, 0, 0);
+	ck_assert_int_eq(orbit_value_store(fixture_fleet, KIND, &v, sizeof(v)), 0);
+	ck_assert_int_eq(orbit_value_load(fixture_fleet, KIND + 1, &got, sizeof(got)), -ENOENT);
 }
 END_TEST
 
@@ -135,14 +81,14 @@ START_TEST(test_size_mismatch_leaves_value_untouched)
 	uint8_t small[4], big[32], pattern[32];
 	uint64_t stored = 0xabcdef;
 
-	join_ok(_i, 0, 0);
-	ck_assert_int_eq(orbit_value_store(fleet, KIND, &stored, sizeof(stored)), 0);
+	fixture_fleet = fixture_join(_i, 0, 2, 0, 0);
+	ck_assert_int_eq(orbit_value_store(fixture_fleet, KIND, &stored, sizeof(stored)), 0);
 	memset(pattern, 0x5a, sizeof(pattern));
 	memcpy(small, pattern, sizeof(small));
 	memcpy(big, pattern, sizeof(big));
-	ck_assert_int_eq(orbit_value_load(fleet, KIND, small, sizeof(small)), -EMSGSIZE);
+	ck_assert_int_eq(orbit_value_load(fixture_fleet, KIND, small, sizeof(small)), -EMSGSIZE);
 	ck_assert_mem_eq(small, pattern, sizeof(small));
-	ck_assert_int_eq(orbit_value_load(fleet, KIND, big, sizeof(big)), -EMSGSIZE);
+	ck_assert_int_eq(orbit_value_load(fixture_fleet, KIND, big, sizeof(big)), -EMSGSIZE);
 	ck_assert_mem_eq(big, pattern, sizeof(big));
 }
 END_TEST
@@ -153,10 +99,10 @@ START_TEST(test_newest_size_decides)
 	uint64_t narrow = 7, got = 0;
 	uint8_t wide[16] = { 1 };
 
-	join_ok(_i, 0, 0);
-	ck_assert_int_eq(orbit_value_store(fleet, KIND, &narrow, sizeof(narrow)), 0);
-	ck_assert_int_eq(orbit_value_store(fleet, KIND, wide, sizeof(wide)), 0);
-	ck_assert_int_eq(orbit_value_load(fleet, KIND, &got, sizeof(got)), -EMSGSIZE);
+	fixture_fleet = fixture_join(_i, 0, 2, 0, 0);
+	ck_assert_int_eq(orbit_value_store(fixture_fleet, KIND, &narrow, sizeof(narrow)), 0);
+	ck_assert_int_eq(orbit_value_store(fixture_fleet, KIND, wide, sizeof(wide)), 0);
+	ck_assert_int_eq(orbit_value_load(fixture_fleet, KIND, &got, sizeof(got)), -EMSGSIZE);
 	ck_assert_uint_eq(got, 0);
 }
 END_TEST
@@ -165,16 +111,16 @@ START_TEST(test_invalid_arguments)
 {
 	uint64_t v = 1;
 
-	join_ok(_i, 0, 0);
+	fixture_fleet = fixture_join(_i, 0, 2, 0, 0);
 	ck_assert_int_eq(orbit_value_store(NULL, KIND, &v, sizeof(v)), -EINVAL);
-	ck_assert_int_eq(orbit_value_store(fleet, KIND, NULL, sizeof(v)), -EINVAL);
-	ck_assert_int_eq(orbit_value_store(fleet, KIND, &v, 0), -EINVAL);
-	ck_assert_int_eq(orbit_value_store(fleet, KIND, NULL, 0), -EINVAL);
+	ck_assert_int_eq(orbit_value_store(fixture_fleet, KIND, NULL, sizeof(v)), -EINVAL);
+	ck_assert_int_eq(orbit_value_store(fixture_fleet, KIND, &v, 0), -EINVAL);
+	ck_assert_int_eq(orbit_value_store(fixture_fleet, KIND, NULL, 0), -EINVAL);
 	ck_assert_int_eq(orbit_value_load(NULL, KIND, &v, sizeof(v)), -EINVAL);
-	ck_assert_int_eq(orbit_value_load(fleet, KIND, NULL, sizeof(v)), -EINVAL);
-	ck_assert_int_eq(orbit_value_load(fleet, KIND, &v, 0), -EINVAL);
+	ck_assert_int_eq(orbit_value_load(fixture_fleet, KIND, NULL, sizeof(v)), -EINVAL);
+	ck_assert_int_eq(orbit_value_load(fixture_fleet, KIND, &v, 0), -EINVAL);
 	/* None of the rejected stores reached the ring. */
-	ck_assert_uint_eq(orbit_ring_head(ring_ok(KIND)), 0);
+	ck_assert_uint_eq(orbit_ring_head(fixture_ring(fixture_fleet, KIND)), 0);
 }
 END_TEST
 
@@ -182,15 +128,15 @@ START_TEST(test_larger_than_payload_max)
 {
 	uint8_t v[257] = { 0 };
 
-	join_ok(_i, 0, 0);
-	ck_assert_int_eq(orbit_value_store(fleet, KIND, v, sizeof(v)), -EMSGSIZE);
-	ck_assert_uint_eq(orbit_ring_head(ring_ok(KIND)), 0);
-	ck_assert_int_eq(orbit_value_load(fleet, KIND, v, sizeof(v)), -EMSGSIZE);
+	fixture_fleet = fixture_join(_i, 0, 2, 0, 0);
+	ck_assert_int_eq(orbit_value_store(fixture_fleet, KIND, v, sizeof(v)), -EMSGSIZE);
+	ck_assert_uint_eq(orbit_ring_head(fixture_ring(fixture_fleet, KIND)), 0);
+	ck_assert_int_eq(orbit_value_load(fixture_fleet, KIND, v, sizeof(v)), -EMSGSIZE);
 	/* Exactly payload_max fits. */
 	memset(v, 0x42, 256);
-	ck_assert_int_eq(orbit_value_store(fleet, KIND, v, 256), 0);
+	ck_assert_int_eq(orbit_value_store(fixture_fleet, KIND, v, 256), 0);
 	memset(v, 0, sizeof(v));
-	ck_assert_int_eq(orbit_value_load(fleet, KIND, v, 256), 0);
+	ck_assert_int_eq(orbit_value_load(fixture_fleet, KIND, v, 256), 0);
 	for (int i = 0; i < 256; i++)
 		ck_assert_uint_eq(v[i], 0x42);
 }
@@ -201,15 +147,15 @@ START_TEST(test_large_values)
 {
 	static uint8_t v[4000], got[4000], pattern[4000];
 
-	join_ok(_i, 0, 4096);
+	fixture_fleet = fixture_join(_i, 0, 2, 0, 4096);
 	for (size_t i = 0; i < sizeof(v); i++)
 		v[i] = (uint8_t)(i * 7);
-	ck_assert_int_eq(orbit_value_store(fleet, KIND, v, sizeof(v)), 0);
-	ck_assert_int_eq(orbit_value_load(fleet, KIND, got, sizeof(got)), 0);
+	ck_assert_int_eq(orbit_value_store(fixture_fleet, KIND, v, sizeof(v)), 0);
+	ck_assert_int_eq(orbit_value_load(fixture_fleet, KIND, got, sizeof(got)), 0);
 	ck_assert_mem_eq(got, v, sizeof(v));
 	memset(pattern, 0x77, sizeof(pattern));
 	memcpy(got, pattern, sizeof(got));
-	ck_assert_int_eq(orbit_value_load(fleet, KIND, got, sizeof(got) - 1), -EMSGSIZE);
+	ck_assert_int_eq(orbit_value_load(fixture_fleet, KIND, got, sizeof(got) - 1), -EMSGSIZE);
 	ck_assert_mem_eq(got, pattern, sizeof(got));
 }
 END_TEST
@@ -220,9 +166,9 @@ START_TEST(test_skips_other_frame_kinds)
 	struct load v = { .tick = 99 }, decoy = { .tick = 1000 };
 	orbit_ring_t *ring;
 
-	join_ok(_i, 0, 0);
-	ring = ring_ok(KIND);
-	ck_assert_int_eq(orbit_value_store(fleet, KIND, &v, sizeof(v)), 0);
+	fixture_fleet = fixture_join(_i, 0, 2, 0, 0);
+	ring = fixture_ring(fixture_fleet, KIND);
+	ck_assert_int_eq(orbit_value_store(fixture_fleet, KIND, &v, sizeof(v)), 0);
 	ck_assert_int_eq(orbit_ring_write(ring, 1, 0, &decoy, sizeof(decoy), NULL), 0);
 	ck_assert_int_eq(orbit_ring_write(ring, 7, 0, "not a value", 11, NULL), 0);
 	assert_load(KIND, &v);
@@ -235,14 +181,14 @@ START_TEST(test_walk_is_bounded_by_the_ring)
 	struct load v = { .tick = 4 }, got;
 	orbit_ring_t *ring;
 
-	join_ok(_i, 4, 0);
-	ring = ring_ok(KIND);
-	ck_assert_int_eq(orbit_value_store(fleet, KIND, &v, sizeof(v)), 0);
+	fixture_fleet = fixture_join(_i, 0, 2, 4, 0);
+	ring = fixture_ring(fixture_fleet, KIND);
+	ck_assert_int_eq(orbit_value_store(fixture_fleet, KIND, &v, sizeof(v)), 0);
 	for (int i = 0; i < 3; i++)
 		ck_assert_int_eq(orbit_ring_write(ring, 1, 0, "x", 1, NULL), 0);
 	assert_load(KIND, &v);
 	ck_assert_int_eq(orbit_ring_write(ring, 1, 0, "x", 1, NULL), 0);
-	ck_assert_int_eq(orbit_value_load(fleet, KIND, &got, sizeof(got)), -ENOENT);
+	ck_assert_int_eq(orbit_value_load(fixture_fleet, KIND, &got, sizeof(got)), -ENOENT);
 }
 END_TEST
 
@@ -254,9 +200,9 @@ START_TEST(test_wire_store_layout)
 	uint8_t raw[256];
 	orbit_ring_t *ring;
 
-	join_ok(_i, 0, 0);
-	ring = ring_ok(KIND);
-	ck_assert_int_eq(orbit_value_store(fleet, KIND, v, sizeof(v)), 0);
+	fixture_fleet = fixture_join(_i, 0, 2, 0, 0);
+	ring = fixture_ring(fixture_fleet, KIND);
+	ck_assert_int_eq(orbit_value_store(fixture_fleet, KIND, v, sizeof(v)), 0);
 	ck_assert_uint_eq(orbit_ring_head(ring), 1);
 	ck_assert_int_eq(orbit_ring_read_at(ring, 0, &frame, raw, sizeof(raw)), 0);
 	ck_assert_uint_eq(frame.kind, 0);
@@ -275,9 +221,11 @@ START_TEST(test_wire_load_hand_written)
 	const uint8_t raw[8] = { 8, 7, 6, 5, 4, 3, 2, 1 };
 	uint8_t got[8] = { 0 };
 
-	join_ok(_i, 0, 0);
-	ck_assert_int_eq(orbit_ring_write(ring_ok(KIND), 0, 0, raw, sizeof(raw), NULL), 0);
-	ck_assert_int_eq(orbit_value_load(fleet, KIND, got, sizeof(got)), 0);
+	fixture_fleet = fixture_join(_i, 0, 2, 0, 0);
+	ck_assert_int_eq(
+		orbit_ring_write(fixture_ring(fixture_fleet, KIND), 0, 0, raw, sizeof(raw), NULL),
+		0);
+	ck_assert_int_eq(orbit_value_load(fixture_fleet, KIND, got, sizeof(got)), 0);
 	ck_assert_mem_eq(got, raw, sizeof(raw));
 }
 END_TEST
@@ -288,20 +236,20 @@ START_TEST(test_head_mid_write)
 	struct load v = { .tick = 31 }, got;
 	struct seg_map map;
 
-	join_ok(SHM, 8, 0);
-	ck_assert_int_eq(orbit_value_store(fleet, KIND, &v, sizeof(v)), 0);
-	ck_assert_int_eq(seg_map_open(&map, fleet_name, KIND, 8, 0), 0);
+	fixture_fleet = fixture_join(FIXTURE_SHM, 0, 2, 8, 0);
+	ck_assert_int_eq(orbit_value_store(fixture_fleet, KIND, &v, sizeof(v)), 0);
+	ck_assert_int_eq(seg_map_open(&map, fixture_fleet_name, KIND, 8, 0), 0);
 	ck_assert_uint_eq(seg_claim_and_abandon(&map), 1);
 	seg_map_close(&map);
-	ck_assert_uint_eq(orbit_ring_head(ring_ok(KIND)), 2);
+	ck_assert_uint_eq(orbit_ring_head(fixture_ring(fixture_fleet, KIND)), 2);
 	assert_load(KIND, &v);
 
 	/* With nothing committed behind the claim, there is no value. */
-	ring_ok(KIND + 1);
-	ck_assert_int_eq(seg_map_open(&map, fleet_name, KIND + 1, 8, 0), 0);
+	fixture_ring(fixture_fleet, KIND + 1);
+	ck_assert_int_eq(seg_map_open(&map, fixture_fleet_name, KIND + 1, 8, 0), 0);
 	seg_claim_and_abandon(&map);
 	seg_map_close(&map);
-	ck_assert_int_eq(orbit_value_load(fleet, KIND + 1, &got, sizeof(got)), -ENOENT);
+	ck_assert_int_eq(orbit_value_load(fixture_fleet, KIND + 1, &got, sizeof(got)), -ENOENT);
 }
 END_TEST
 
@@ -313,7 +261,7 @@ static int child_store(void)
 	orbit_fleet_t *peer;
 	int r;
 
-	if (orbit_fleet_join_shm(fleet_name, 1, 2, NULL, &peer) < 0)
+	if (orbit_fleet_join_shm(fixture_fleet_name, 1, 2, NULL, &peer) < 0)
 		return 1;
 	r = orbit_value_store(peer, KIND, &from_child, sizeof(from_child));
 	orbit_fleet_leave(peer);
@@ -326,7 +274,7 @@ static int child_load(void)
 	struct load got;
 	int r;
 
-	if (orbit_fleet_join_shm(fleet_name, 1, 2, NULL, &peer) < 0)
+	if (orbit_fleet_join_shm(fixture_fleet_name, 1, 2, NULL, &peer) < 0)
 		return 1;
 	r = orbit_value_load(peer, KIND, &got, sizeof(got));
 	orbit_fleet_leave(peer);
@@ -337,11 +285,12 @@ static int child_load(void)
 
 START_TEST(test_cross_process)
 {
-	join_ok(SHM, 0, 0);
-	run_child(child_store);
+	fixture_fleet = fixture_join(FIXTURE_SHM, 0, 2, 0, 0);
+	test_run_child(child_store);
 	assert_load(KIND, &from_child);
-	ck_assert_int_eq(orbit_value_store(fleet, KIND, &from_parent, sizeof(from_parent)), 0);
-	run_child(child_load);
+	ck_assert_int_eq(orbit_value_store(fixture_fleet, KIND, &from_parent, sizeof(from_parent)),
+			 0);
+	test_run_child(child_load);
 }
 END_TEST
 
@@ -378,12 +327,12 @@ START_TEST(test_loads_race_a_writer)
 	uint64_t newest = 0;
 	pthread_t writer;
 
-	join_ok(_i, 2, 0);
-	s.fleet = fleet;
-	ck_assert_int_eq(orbit_value_store(fleet, KIND, &first, sizeof(first)), 0);
+	fixture_fleet = fixture_join(_i, 0, 2, 2, 0);
+	s.fleet = fixture_fleet;
+	ck_assert_int_eq(orbit_value_store(fixture_fleet, KIND, &first, sizeof(first)), 0);
 	ck_assert_int_eq(pthread_create(&writer, NULL, race_writer, &s), 0);
 	while (!__atomic_load_n(&s.done, __ATOMIC_ACQUIRE)) {
-		int r = orbit_value_load(fleet, KIND, &got, sizeof(got));
+		int r = orbit_value_load(fixture_fleet, KIND, &got, sizeof(got));
 
 		ck_assert(r == 0 || r == -EAGAIN);
 		if (r < 0)
@@ -394,28 +343,19 @@ START_TEST(test_loads_race_a_writer)
 		newest = got.tick;
 	}
 	ck_assert_int_eq(pthread_join(writer, NULL), 0);
-	ck_assert_int_eq(orbit_value_load(fleet, KIND, &got, sizeof(got)), 0);
+	ck_assert_int_eq(orbit_value_load(fixture_fleet, KIND, &got, sizeof(got)), 0);
 	ck_assert_uint_eq(got.tick, RACE_STORES);
 }
 END_TEST
 
-static TCase *fixture_tcase(const char *name)
-{
-	TCase *tc = tcase_create(name);
-
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 30);
-	return tc;
-}
-
 static Suite *value_suite(void)
 {
 	Suite *suite = suite_create("value");
-	TCase *rules = fixture_tcase("rules");
-	TCase *errors = fixture_tcase("errors");
-	TCase *wire = fixture_tcase("wire");
-	TCase *shared = fixture_tcase("shared");
-	const int backings = TEST_ARRAY_SIZE(joins);
+	TCase *rules = fixture_tcase(suite, "rules", 30);
+	TCase *errors = fixture_tcase(suite, "errors", 30);
+	TCase *wire = fixture_tcase(suite, "wire", 30);
+	TCase *shared = fixture_tcase(suite, "shared", 30);
+	const int backings = FIXTURE_BACKINGS;
 
 	tcase_add_loop_test(rules, test_store_then_load, 0, backings);
 	tcase_add_loop_test(rules, test_newest_wins, 0, backings);
@@ -423,28 +363,23 @@ static Suite *value_suite(void)
 	tcase_add_loop_test(rules, test_skips_other_frame_kinds, 0, backings);
 	tcase_add_loop_test(rules, test_walk_is_bounded_by_the_ring, 0, backings);
 	tcase_add_loop_test(rules, test_large_values, 0, backings);
-	suite_add_tcase(suite, rules);
 
 	tcase_add_loop_test(errors, test_load_empty_ring, 0, backings);
 	tcase_add_loop_test(errors, test_size_mismatch_leaves_value_untouched, 0, backings);
 	tcase_add_loop_test(errors, test_newest_size_decides, 0, backings);
 	tcase_add_loop_test(errors, test_invalid_arguments, 0, backings);
 	tcase_add_loop_test(errors, test_larger_than_payload_max, 0, backings);
-	suite_add_tcase(suite, errors);
 
 	tcase_add_loop_test(wire, test_wire_store_layout, 0, backings);
 	tcase_add_loop_test(wire, test_wire_load_hand_written, 0, backings);
-	suite_add_tcase(suite, wire);
 
 	tcase_add_test(shared, test_head_mid_write);
 	tcase_add_test(shared, test_cross_process);
 	tcase_add_loop_test(shared, test_loads_race_a_writer, 0, backings);
-	suite_add_tcase(suite, shared);
 	return suite;
 }
 
 int main(void)
 {
-	snprintf(run_tag, sizeof(run_tag), "value%ld", (long)getpid());
-	return test_run_suite(value_suite(), run_tag);
+	return test_run("value", value_suite);
 }

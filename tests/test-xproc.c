@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fixture.h"
 #include "frame-pattern.h"
 #include "peer-ops.h"
 #include "segment-layout.h"
@@ -42,39 +43,20 @@ static const struct variant {
 	{ VIA_EXEC, 100 },
 };
 
-static char run_tag[32];
-static char fleet_name[256];
-static orbit_fleet_t *fleet;
-
-static void setup(void)
-{
-	test_fleet_name(fleet_name, sizeof(fleet_name), run_tag);
-	fleet = NULL;
-}
-
-static void teardown(void)
-{
-	orbit_fleet_leave(fleet);
-	test_unlink_fleet(fleet_name);
-}
-
 static orbit_ring_t *join_ring(const char *name, uint16_t node, uint32_t payload_max, uint8_t kind)
 {
-	orbit_fleet_options_t opts = ORBIT_FLEET_OPTIONS_INIT;
-	orbit_ring_t *ring = NULL;
+	orbit_fleet_options_t opts = fixture_options(CAPACITY, payload_max);
 
-	opts.capacity = CAPACITY;
-	opts.payload_max = payload_max;
-	ck_assert_int_eq(orbit_fleet_join_shm(name, node, PEER_FLEET_SIZE, &opts, &fleet), 0);
-	ck_assert_int_eq(orbit_fleet_ring(fleet, kind, &ring), 0);
-	return ring;
+	ck_assert_int_eq(orbit_fleet_join_shm(name, node, PEER_FLEET_SIZE, &opts, &fixture_fleet),
+			 0);
+	return fixture_ring(fixture_fleet, kind);
 }
 
 static struct peer_args peer_args(enum peer_op op, uint32_t payload_max, uint16_t node)
 {
 	return (struct peer_args){
 		.op = op,
-		.fleet = fleet_name,
+		.fleet = fixture_fleet_name,
 		.kind = KIND,
 		.capacity = CAPACITY,
 		.payload_max = payload_max,
@@ -154,7 +136,7 @@ START_TEST(test_frames_between_peers)
 	assert_peer_ok(reading);
 
 	/* A third process, after both left, sees the same frames. */
-	assert_frames_of(join_ring(fleet_name, 3, v->payload_max, KIND), 1, FRAMES);
+	assert_frames_of(join_ring(fixture_fleet_name, 3, v->payload_max, KIND), 1, FRAMES);
 }
 END_TEST
 
@@ -162,12 +144,12 @@ START_TEST(test_frames_outlive_their_writer)
 {
 	const struct variant *v = &variants[_i];
 	struct peer_args reader = peer_args(PEER_READ, v->payload_max, 2);
-	orbit_ring_t *ring = join_ring(fleet_name, 0, v->payload_max, KIND);
+	orbit_ring_t *ring = join_ring(fixture_fleet_name, 0, v->payload_max, KIND);
 
 	for (uint64_t seq = 0; seq < FRAMES; seq++)
 		ck_assert_int_eq(pattern_write(ring, 0, seq, NULL), 0);
-	orbit_fleet_leave(fleet);
-	fleet = NULL;
+	orbit_fleet_leave(fixture_fleet);
+	fixture_fleet = NULL;
 
 	reader.writer = 0;
 	reader.count = FRAMES;
@@ -179,7 +161,7 @@ START_TEST(test_wait_woken_by_peer_write)
 {
 	const struct variant *v = &variants[_i];
 	struct peer_args writer = peer_args(PEER_WRITE, v->payload_max, 9);
-	orbit_ring_t *ring = join_ring(fleet_name, 0, v->payload_max, KIND);
+	orbit_ring_t *ring = join_ring(fixture_fleet_name, 0, v->payload_max, KIND);
 	uint64_t cursor = orbit_ring_head(ring);
 	pid_t pid;
 
@@ -198,7 +180,7 @@ START_TEST(test_peer_wait_woken_by_write)
 {
 	const struct variant *v = &variants[_i];
 	struct peer_args waiter = peer_args(PEER_WAIT, v->payload_max, 4);
-	orbit_ring_t *ring = join_ring(fleet_name, 0, v->payload_max, KIND);
+	orbit_ring_t *ring = join_ring(fixture_fleet_name, 0, v->payload_max, KIND);
 	struct seg_map map;
 	pid_t pid;
 
@@ -206,7 +188,7 @@ START_TEST(test_peer_wait_woken_by_write)
 	waiter.timeout_ms = LONG_WAIT_MS;
 	pid = spawn_peer(v->spawn, &waiter, -1);
 
-	ck_assert_int_eq(seg_map_open(&map, fleet_name, KIND, CAPACITY, v->payload_max), 0);
+	ck_assert_int_eq(seg_map_open(&map, fixture_fleet_name, KIND, CAPACITY, v->payload_max), 0);
 	ck_assert_msg(seg_await_waiter(&map, LONG_WAIT_MS) == 0,
 		      "the peer never counted itself as a waiter in the header");
 	seg_map_close(&map);
@@ -218,7 +200,7 @@ END_TEST
 START_TEST(test_wait_times_out)
 {
 	const struct variant *v = &variants[_i];
-	orbit_ring_t *ring = join_ring(fleet_name, 0, v->payload_max, KIND);
+	orbit_ring_t *ring = join_ring(fixture_fleet_name, 0, v->payload_max, KIND);
 	struct peer_args other = peer_args(PEER_WRITE, v->payload_max, 5);
 	uint64_t cursor = orbit_ring_head(ring), start;
 	pid_t pid;
@@ -270,7 +252,7 @@ static pid_t spawn_signaller(const struct seg_map *map, pid_t target)
 START_TEST(test_wait_interrupted_by_signal)
 {
 	const struct variant *v = &variants[_i];
-	orbit_ring_t *ring = join_ring(fleet_name, 0, v->payload_max, KIND);
+	orbit_ring_t *ring = join_ring(fixture_fleet_name, 0, v->payload_max, KIND);
 	struct sigaction action = { .sa_handler = count_signal }, old;
 	struct seg_map map;
 	pid_t signaller;
@@ -280,7 +262,7 @@ START_TEST(test_wait_interrupted_by_signal)
 	sigemptyset(&action.sa_mask);
 	ck_assert_int_eq(sigaction(SIGUSR1, &action, &old), 0);
 	signals_caught = 0;
-	ck_assert_int_eq(seg_map_open(&map, fleet_name, KIND, CAPACITY, v->payload_max), 0);
+	ck_assert_int_eq(seg_map_open(&map, fixture_fleet_name, KIND, CAPACITY, v->payload_max), 0);
 	signaller = spawn_signaller(&map, getpid());
 
 	ret = orbit_ring_wait(ring, orbit_ring_head(ring), LONG_WAIT_MS);
@@ -331,14 +313,14 @@ START_TEST(test_simultaneous_join)
 	char name[300];
 
 	for (int round = 0; round < RACE_ROUNDS; round++) {
-		snprintf(name, sizeof(name), "%s-r%d", fleet_name, round);
+		snprintf(name, sizeof(name), "%s-r%d", fixture_fleet_name, round);
 		race_round(v, name);
 
 		/* Exactly MEMBERS frames in the one segment everybody joined. */
 		ring = join_ring(name, MEMBERS, v->payload_max, KIND);
 		ck_assert_uint_eq(orbit_ring_head(ring), MEMBERS);
-		orbit_fleet_leave(fleet);
-		fleet = NULL;
+		orbit_fleet_leave(fixture_fleet);
+		fixture_fleet = NULL;
 		test_unlink_fleet(name);
 	}
 }
@@ -363,11 +345,12 @@ static void plant_dead_creator(const struct variant *v, enum dead_at at)
 	if (at == DEAD_BEFORE_HEADER)
 		header = (struct seg_header){ .layout = header.layout };
 	ck_assert_int_eq(
-		seg_plant(fleet_name, KIND, &header, at == DEAD_BEFORE_TRUNCATE ? 0 : size), 0);
+		seg_plant(fixture_fleet_name, KIND, &header, at == DEAD_BEFORE_TRUNCATE ? 0 : size),
+		0);
 	if (at == DEAD_BEFORE_TRUNCATE)
 		return;
 	/* A committed-looking frame 0 that no writer of this ring ever wrote. */
-	ck_assert_int_eq(seg_map_open(&map, fleet_name, KIND, CAPACITY, v->payload_max), 0);
+	ck_assert_int_eq(seg_map_open(&map, fixture_fleet_name, KIND, CAPACITY, v->payload_max), 0);
 	slot = seg_slot(&map, 0);
 	seg_store64(slot, map.layout->slot_seq, 2);
 	seg_store64(slot, map.layout->slot_id, orbit_id_make(KIND, 9, 0));
@@ -377,7 +360,7 @@ static void plant_dead_creator(const struct variant *v, enum dead_at at)
 static void assert_dead_creator_recovered(const struct variant *v)
 {
 	struct peer_args reader = peer_args(PEER_READ, v->payload_max, 2);
-	orbit_ring_t *ring = join_ring(fleet_name, 0, v->payload_max, KIND);
+	orbit_ring_t *ring = join_ring(fixture_fleet_name, 0, v->payload_max, KIND);
 	const struct seg_layout *layout = seg_layout_for(v->payload_max);
 	orbit_frame_t frame;
 	struct seg_map map;
@@ -387,7 +370,7 @@ static void assert_dead_creator_recovered(const struct variant *v)
 	ck_assert_uint_eq(orbit_ring_head(ring), 0);
 	ck_assert_int_eq(orbit_ring_read_at(ring, 0, &frame, buf, sizeof(buf)), -ENOENT);
 
-	ck_assert_int_eq(seg_map_open(&map, fleet_name, KIND, CAPACITY, v->payload_max), 0);
+	ck_assert_int_eq(seg_map_open(&map, fixture_fleet_name, KIND, CAPACITY, v->payload_max), 0);
 	ck_assert_uint_eq(map.size, seg_size(CAPACITY, v->payload_max));
 	ck_assert_uint_eq(seg_load32(map.base, layout->hdr_magic), SEG_MAGIC);
 	ck_assert_uint_eq(seg_load32(map.base, layout->hdr_version), layout->version);
@@ -416,36 +399,26 @@ END_TEST
 static Suite *xproc_suite(void)
 {
 	Suite *suite = suite_create("xproc");
-	TCase *frames = tcase_create("frames");
-	TCase *wait = tcase_create("wait");
-	TCase *join = tcase_create("join");
+	TCase *frames = fixture_tcase(suite, "frames", 300);
+	TCase *wait = fixture_tcase(suite, "wait", 300);
+	TCase *join = fixture_tcase(suite, "join", 300);
 	const int n = TEST_ARRAY_SIZE(variants);
 
-	tcase_add_checked_fixture(frames, setup, teardown);
-	tcase_set_timeout(frames, 300);
 	tcase_add_loop_test(frames, test_frames_between_peers, 0, n);
 	tcase_add_loop_test(frames, test_frames_outlive_their_writer, 0, n);
-	suite_add_tcase(suite, frames);
 
-	tcase_add_checked_fixture(wait, setup, teardown);
-	tcase_set_timeout(wait, 300);
 	tcase_add_loop_test(wait, test_wait_woken_by_peer_write, 0, n);
 	tcase_add_loop_test(wait, test_peer_wait_woken_by_write, 0, n);
 	tcase_add_loop_test(wait, test_wait_times_out, 0, n);
 	/* The signaller is a forked child: the fork variants cover both layouts. */
 	tcase_add_loop_test(wait, test_wait_interrupted_by_signal, 0, 2);
-	suite_add_tcase(suite, wait);
 
-	tcase_add_checked_fixture(join, setup, teardown);
-	tcase_set_timeout(join, 300);
 	tcase_add_loop_test(join, test_simultaneous_join, 0, n);
 	tcase_add_loop_test(join, test_dead_creator, 0, n * (DEAD_BEFORE_MAGIC + 1));
-	suite_add_tcase(suite, join);
 	return suite;
 }
 
 int main(void)
 {
-	snprintf(run_tag, sizeof(run_tag), "xproc%ld", (long)getpid());
-	return test_run_suite(xproc_suite(), run_tag);
+	return test_run("xproc", xproc_suite);
 }

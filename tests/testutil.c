@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* Helpers shared by the Check suites: unique fleet names, segment cleanup, the runner. */
+/*
+ * Helpers shared by the Check suites (libc and Check only: the fuzz harnesses link them too):
+ * unique fleet names, segment cleanup, clocks, child processes, the runner.
+ */
 #include "testutil.h"
 
 #include <dirent.h>
@@ -7,8 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+static char run_tag[32]; /* test_tag() */
 
 void test_fleet_name(char *buf, size_t size, const char *tag)
 {
@@ -52,12 +58,49 @@ void test_unlink_tag(const char *tag)
 	closedir(dir);
 }
 
-uint64_t test_now_ms(void)
+static uint64_t clock_ms(clockid_t clock)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(clock, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+uint64_t test_now_ms(void)
+{
+	return clock_ms(CLOCK_MONOTONIC);
+}
+
+uint64_t test_unix_ms(void)
+{
+	return clock_ms(CLOCK_REALTIME);
+}
+
+void test_sleep_ms(unsigned ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000 };
+
+	while (nanosleep(&ts, &ts) != 0)
+		;
+}
+
+void test_reap(pid_t pid)
+{
+	int status;
+
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status));
+	ck_assert_int_eq(WEXITSTATUS(status), 0);
+}
+
+void test_run_child(int (*body)(void))
+{
+	pid_t pid = fork();
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0)
+		_exit(body());
+	test_reap(pid);
 }
 
 int test_run_suite(Suite *suite, const char *tag)
@@ -71,4 +114,15 @@ int test_run_suite(Suite *suite, const char *tag)
 	if (tag)
 		test_unlink_tag(tag);
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+const char *test_tag(void)
+{
+	return run_tag;
+}
+
+int test_run(const char *area, Suite *(*make_suite)(void))
+{
+	snprintf(run_tag, sizeof(run_tag), "%s%ld", area, (long)getpid());
+	return test_run_suite(make_suite(), run_tag);
 }

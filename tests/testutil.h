@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: MIT */
-/* Helpers shared by the Check suites: unique fleet names, segment cleanup, the runner. */
+/*
+ * Helpers shared by the Check suites (libc and Check only: the fuzz harnesses link them too):
+ * unique fleet names, segment cleanup, clocks, child processes, the runner.
+ */
 #ifndef ORBIT_TESTUTIL_H
 #define ORBIT_TESTUTIL_H
 
 #include <check.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #define TEST_ARRAY_SIZE(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
@@ -28,7 +32,28 @@ void test_unlink_tag(const char *tag);
 /* CLOCK_MONOTONIC in milliseconds: for deadlines that bound waits, never for speed. */
 uint64_t test_now_ms(void);
 
+/* CLOCK_REALTIME in Unix milliseconds, the clock of the stamps on the wire. */
+uint64_t test_unix_ms(void);
+
+/* Sleeps the whole time, through signals. */
+void test_sleep_ms(unsigned ms);
+
+/* Waits for the child pid and asserts it exited with status 0. */
+void test_reap(pid_t pid);
+
+/* Forks a child that exits with body()'s result, and asserts that result was 0. */
+void test_run_child(int (*body)(void));
+
 /* Runs the suite, then test_unlink_tag(tag) unless tag is NULL; returns the exit status. */
 int test_run_suite(Suite *suite, const char *tag);
+
+/*
+ * The run's tag, "AREA<pid>" as test_run() set it: fleets named with it are swept after
+ * the run.
+ */
+const char *test_tag(void);
+
+/* Sets test_tag() from area, then test_run_suite() with it on the suite make_suite() builds. */
+int test_run(const char *area, Suite *(*make_suite)(void));
 
 #endif
