@@ -135,8 +135,8 @@ static int reserve_and_format(int fd, const struct region_spec *spec, void **bas
 		return -errno;
 	ret = posix_fallocate(fd, 0, (off_t)spec->size);
 	if (ret) {
-		orbit_log_debug("%s: cannot reserve %zu bytes: %s", spec->name, spec->size,
-				strerror(ret));
+		orbit_log_debug("%s: cannot reserve %zu bytes: errno %d", spec->name, spec->size,
+				ret);
 		return -ret;
 	}
 	if (fchmod(fd, spec->mode) < 0)
@@ -190,7 +190,7 @@ int region_open_shm(const struct region_spec *spec, struct region *region)
 
 	fd = shm_open_or_create(spec->name, spec->mode, &created);
 	if (fd < 0) {
-		orbit_log_debug("%s: shm_open: %s", spec->name, strerror(-fd));
+		orbit_log_debug("%s: shm_open: errno %d", spec->name, -fd);
 		return fd;
 	}
 	ret = lock_segment(fd);
