@@ -3,6 +3,7 @@
 #include "benchutil.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <sched.h>
@@ -645,4 +646,34 @@ out:
 	bench_shared_unmap(child_trap, sizeof(*child_trap));
 	child_trap = NULL;
 	return rc;
+}
+
+int bench_parse_quick(int argc, char **argv, void (*usage)(FILE *out), bool *quick)
+{
+	static const struct option options[] = {
+		{ "quick", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int opt;
+
+	*quick = false;
+	while ((opt = getopt_long(argc, argv, "qh", options, NULL)) != -1) {
+		switch (opt) {
+		case 'q':
+			*quick = true;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			return -EINVAL;
+		}
+	}
+	if (optind < argc) {
+		usage(stderr);
+		return -EINVAL;
+	}
+	return 0;
 }

@@ -52,6 +52,12 @@ bool bench_load(double avg[3]);
 /* The 1, 5 and 15 minute load averages as "1.00 0.50 0.25", or "unknown". */
 void bench_format_load(char *buf, size_t size);
 
+/*
+ * The options every benchmark takes: -q/--quick sets *quick, -h/--help prints usage to
+ * stdout and exits 0. Anything else prints usage to stderr and returns -EINVAL.
+ */
+int bench_parse_quick(int argc, char **argv, void (*usage)(FILE *out), bool *quick);
+
 struct bench_machine {
 	char cpu[256];	  /* model name, or "unknown" */
 	char kernel[256]; /* "Linux 6.1.0 x86_64", or "unknown" */

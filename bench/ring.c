@@ -10,7 +10,6 @@
 #include "transport.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <linux/futex.h>
 #include <math.h>
 #include <stdatomic.h>
@@ -306,32 +305,11 @@ static void usage(FILE *out)
 
 static int parse_options(int argc, char **argv, const struct settings **set)
 {
-	static const struct option options[] = {
-		{ "quick", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int opt;
+	bool quick;
+	int ret = bench_parse_quick(argc, argv, usage, &quick);
 
-	*set = &full_run;
-	while ((opt = getopt_long(argc, argv, "qh", options, NULL)) != -1) {
-		switch (opt) {
-		case 'q':
-			*set = &quick_run;
-			break;
-		case 'h':
-			usage(stdout);
-			exit(0);
-		default:
-			usage(stderr);
-			return -EINVAL;
-		}
-	}
-	if (optind < argc) {
-		usage(stderr);
-		return -EINVAL;
-	}
-	return 0;
+	*set = quick ? &quick_run : &full_run;
+	return ret;
 }
 
 static void measure_all(orbit_ring_t *solo_ring, const struct settings *set, const int cpus[2],
