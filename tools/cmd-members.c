@@ -125,13 +125,9 @@ int cmd_members(int argc, char **argv)
 			return tool_bad_option(argv[0], argv, c);
 		}
 	}
-	if (argc - optind != 1)
-		return tool_usage_error(argv[0], "wants FLEET");
-	fleet = argv[optind];
-	if (!tool_fleet_name_ok(argv[0], fleet))
-		return TOOL_EXIT_USAGE;
-	if (!tool_fleet_exists(fleet))
-		return tool_error("no fleet %s", fleet);
+	r = tool_existing_fleet_operand(argv[0], argc, argv, &fleet);
+	if (r)
+		return r;
 
 	r = tool_heartbeats(fleet, size ? (uint16_t)size : TOOL_FLEET_SIZE, max_age, &members);
 	if (r < 0)

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <getopt.h>
 #include <unistd.h>
 
 /* Where glibc's shm_open keeps POSIX shared-memory objects on Linux. */
@@ -125,6 +126,18 @@ bool tool_fleet_exists(const char *fleet)
 		return false;
 	tool_segments_free(segments, count);
 	return count > 0;
+}
+
+int tool_existing_fleet_operand(const char *command, int argc, char **argv, const char **fleet)
+{
+	if (argc - optind != 1)
+		return tool_usage_error(command, "wants FLEET");
+	*fleet = argv[optind];
+	if (!tool_fleet_name_ok(command, *fleet))
+		return TOOL_EXIT_USAGE;
+	if (!tool_fleet_exists(*fleet))
+		return tool_error("no fleet %s", *fleet);
+	return 0;
 }
 
 static void segment_path(const char *fleet, uint8_t kind, char *buf, size_t size)

@@ -185,6 +185,12 @@ void tool_segments_free(struct tool_segment *segments, size_t count);
 /* Whether any segment of the fleet exists (false too when /dev/shm cannot be read). */
 bool tool_fleet_exists(const char *fleet);
 
+/*
+ * The one operand of a command that takes just FLEET (after getopt): a valid name of a
+ * fleet that exists. 0 with *fleet set, or the exit status, having said why.
+ */
+int tool_existing_fleet_operand(const char *command, int argc, char **argv, const char **fleet);
+
 /* A fleet joined for one ring of it. */
 struct tool_ring {
 	orbit_fleet_t *fleet;
