@@ -36,7 +36,7 @@ int region_open_local(const struct region_spec *spec, struct region *region)
 		free(base);
 		return ret;
 	}
-	*region = (struct region){ .base = base, .size = spec->size, .shared = false };
+	*region = (struct region){ .base = base, .size = spec->size, .shared = false, .fd = -1 };
 	return 0;
 }
 
@@ -202,10 +202,13 @@ int region_open_shm(const struct region_spec *spec, struct region *region)
 		shm_unlink(spec->name);
 	/* Explicitly: the mapping keeps the open file alive, and with it a lock close() would leave. */
 	flock(fd, LOCK_UN);
-	close(fd);
+	if (ret < 0 || !spec->keep_fd) {
+		close(fd);
+		fd = -1;
+	}
 	if (ret < 0)
 		return ret;
-	*region = (struct region){ .base = base, .size = spec->size, .shared = true };
+	*region = (struct region){ .base = base, .size = spec->size, .shared = true, .fd = fd };
 	return 0;
 }
 
@@ -237,6 +240,8 @@ void region_close(struct region *region)
 {
 	if (region->shared)
 		munmap(region->base, region->size);
+	if (region->fd >= 0)
+		close(region->fd);
 	else
 		free(region->base);
 	region->base = NULL;

@@ -16,6 +16,7 @@ struct region {
 	void *base;
 	size_t size;
 	bool shared; /* a POSIX shm mapping (other processes may map it too) */
+	int fd;	     /* the object, kept open when the spec asked for it; else -1 */
 };
 
 /* Formats fresh zeroed memory. Called once, before anyone else can use the region. */
@@ -39,6 +40,7 @@ struct region_spec {
 	region_init_fn init;
 	region_check_fn check;
 	void *ctx;
+	bool keep_fd; /* keep the object open: its holder takes byte-range locks on it */
 };
 
 #define REGION_HEAD_MAX 256
