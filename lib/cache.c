@@ -7,9 +7,11 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "clock.h"
 #include "macro.h"
@@ -19,6 +21,8 @@
 #define CACHE_OP_DELETE 2
 #define CACHE_OP_RESET	3
 #define CACHE_HEADER	13 /* op u8, key_len u16, value_len u16, expires_at_ms u64 */
+/* How long a get waits for a live writer in the middle of a frame before the one it wants. */
+#define CACHE_WAIT_NS (200ull * 1000000ull)
 
 /* Frames up to this size are encoded on the stack; larger ones in a heap buffer. */
 #define CACHE_STACK_FRAME 512
@@ -288,6 +292,24 @@ static void index_apply(struct orbit_cache *c, const orbit_frame_t *frame, uint6
 }
 
 /*
+ * A frame before the head is still being written by a live writer: wait for it, so a
+ * get sees every put that returned before it. Bounded, since that writer may be stopped
+ * for any time; past the bound the get answers from the frames before it.
+ */
+static bool catch_up_wait(uint64_t started_ns, unsigned *rounds)
+{
+	static const struct timespec nap = { .tv_nsec = 50000 };
+
+	if (clock_mono_ns() - started_ns >= CACHE_WAIT_NS)
+		return false;
+	if ((*rounds)++ < 64)
+		sched_yield();
+	else
+		nanosleep(&nap, NULL);
+	return true;
+}
+
+/*
  * Brings the index up to the ring head seen on entry (not later: a stream of writers
  * must not keep a get from returning). Entries whose frames the ring overwrote while
  * the handle looked away (orbit_ring_next jumps a cursor that fell a lap behind) are
@@ -295,7 +317,8 @@ static void index_apply(struct orbit_cache *c, const orbit_frame_t *frame, uint6
  */
 static void index_catch_up(struct orbit_cache *c)
 {
-	uint64_t head = orbit_ring_head(c->ring);
+	uint64_t head = orbit_ring_head(c->ring), started_ns = 0;
+	unsigned rounds = 0;
 
 	/* The ring was reset and starts again at counter 0. */
 	if (head < c->cursor)
@@ -303,10 +326,16 @@ static void index_catch_up(struct orbit_cache *c)
 	while (c->cursor < head) {
 		orbit_frame_t frame;
 		/* c->frame holds any frame the ring accepts, so the ring never reports -EMSGSIZE;
-		 * -EAGAIN means the frames from the cursor on are still being written. */
+		 * -EAGAIN means the frame at the cursor is still being written. */
 		int r = orbit_ring_next(c->ring, &c->cursor, &frame, c->frame, c->payload_max,
 					NULL);
 
+		if (r == -EAGAIN && c->cursor < head) {
+			if (!started_ns)
+				started_ns = clock_mono_ns();
+			if (catch_up_wait(started_ns, &rounds))
+				continue;
+		}
 		if (r < 0)
 			break;
 		index_apply(c, &frame, c->cursor - 1);

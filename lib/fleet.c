@@ -14,6 +14,9 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "fleet.h"
+#include "log.h"
+#include "lease.h"
 #include "macro.h"
 #include "ring.h"
 
@@ -24,8 +27,9 @@
 #define FLEET_DEFAULT_PAYLOAD  256u
 #define FLEET_MAX_PAYLOAD      (1u << 20)
 #define FLEET_DEFAULT_MODE     0600u
-/* "/orbit-" NAME "-" KIND "-" UID and the NUL. */
-#define FLEET_SHM_NAME_MAX (7 + FLEET_NAME_MAX + 1 + 3 + 1 + 10 + 1)
+#define FLEET_DEFAULT_STALL_NS (200ull * 1000000ull)
+/* "/orbit-" NAME "-" KIND "-" UID and the NUL, or "subjects" in place of KIND. */
+#define FLEET_SHM_NAME_MAX (7 + FLEET_NAME_MAX + 1 + 8 + 1 + 10 + 1)
 
 struct fleet_config {
 	uint32_t capacity;
@@ -40,6 +44,7 @@ struct orbit_fleet {
 	bool shared;
 	struct fleet_config config;
 	pthread_mutex_t create_lock; /* serialises ring creation; never taken once a ring exists */
+	_Atomic(struct lease_table *) leases; /* opened with the first ring */
 	_Atomic(orbit_ring_t *) rings[FLEET_KINDS];
 };
 
@@ -172,6 +177,7 @@ ORBIT_EXPORT void orbit_fleet_leave(orbit_fleet_t *fleet)
 		return;
 	for (unsigned kind = 0; kind < FLEET_KINDS; kind++)
 		ring_close(atomic_load_explicit(&fleet->rings[kind], memory_order_relaxed));
+	lease_table_close(atomic_load_explicit(&fleet->leases, memory_order_relaxed));
 	pthread_mutex_destroy(&fleet->create_lock);
 	free(fleet);
 }
@@ -179,6 +185,14 @@ ORBIT_EXPORT void orbit_fleet_leave(orbit_fleet_t *fleet)
 static void segment_name(const char *fleet, unsigned kind, char *buf, size_t size)
 {
 	snprintf(buf, size, "/orbit-%s-%u-%lu", fleet, kind, (unsigned long)geteuid());
+}
+
+/* The lease table's segments: a word where rings have a kind, so no ring can take it. */
+static const char *const table_words[] = { "leases", "subjects" };
+
+static void table_name(const char *fleet, const char *word, char *buf, size_t size)
+{
+	snprintf(buf, size, "/orbit-%s-%s-%lu", fleet, word, (unsigned long)geteuid());
 }
 
 ORBIT_EXPORT int orbit_fleet_unlink(orbit_fleet_t *fleet)
@@ -190,14 +204,21 @@ ORBIT_EXPORT int orbit_fleet_unlink(orbit_fleet_t *fleet)
 		return -EINVAL;
 	if (!fleet->shared)
 		return 0;
-	for (unsigned kind = 0; kind < FLEET_KINDS; kind++) {
-		int ret;
+	int ret;
 
+	for (unsigned kind = 0; kind < FLEET_KINDS; kind++) {
 		segment_name(fleet->name, kind, name, sizeof(name));
 		ret = ring_unlink(name);
 		if (ret > 0)
 			removed++;
 		else if (ret < 0 && !error)
+			error = ret;
+	}
+	/* Not counted: callers count the rings they made. */
+	for (size_t i = 0; i < ORBIT_ARRAY_SIZE(table_words); i++) {
+		table_name(fleet->name, table_words[i], name, sizeof(name));
+		ret = lease_table_unlink(name);
+		if (ret < 0 && !error)
 			error = ret;
 	}
 	return error ? error : removed;
@@ -223,9 +244,43 @@ ORBIT_EXPORT int orbit_fleet_is_shared(const orbit_fleet_t *fleet)
 	return fleet ? fleet->shared : -EINVAL;
 }
 
+/* Called with create_lock held. */
+static int fleet_leases_open(orbit_fleet_t *fleet)
+{
+	char name[FLEET_SHM_NAME_MAX], subjects[FLEET_SHM_NAME_MAX];
+	struct lease_table *table;
+	int ret;
+
+	if (atomic_load_explicit(&fleet->leases, memory_order_relaxed))
+		return 0;
+	table_name(fleet->name, table_words[0], name, sizeof(name));
+	table_name(fleet->name, table_words[1], subjects, sizeof(subjects));
+	ret = lease_table_open(fleet->shared ? name : NULL, fleet->shared ? subjects : NULL,
+			       fleet->config.mode, fleet->node, &table);
+	if (ret < 0)
+		return ret;
+	/* Release: pairs with the acquire load in fleet_leases(). */
+	atomic_store_explicit(&fleet->leases, table, memory_order_release);
+	return 0;
+}
+
+struct lease_table *fleet_leases(orbit_fleet_t *fleet)
+{
+	struct lease_table *table = atomic_load_explicit(&fleet->leases, memory_order_acquire);
+
+	if (table)
+		return table;
+	pthread_mutex_lock(&fleet->create_lock);
+	if (fleet_leases_open(fleet) < 0)
+		orbit_log_debug("fleet %s: no lease table", fleet->name);
+	pthread_mutex_unlock(&fleet->create_lock);
+	return atomic_load_explicit(&fleet->leases, memory_order_acquire);
+}
+
 static int fleet_ring_create(orbit_fleet_t *fleet, uint8_t kind, orbit_ring_t **out)
 {
 	char name[FLEET_SHM_NAME_MAX];
+	int ret = fleet_leases_open(fleet);
 	struct ring_config config = {
 		.kind = kind,
 		.node = fleet->node,
@@ -233,8 +288,12 @@ static int fleet_ring_create(orbit_fleet_t *fleet, uint8_t kind, orbit_ring_t **
 		.payload_max = fleet->config.payload_max,
 		.mode = fleet->config.mode,
 		.shm_name = NULL,
+		.leases = atomic_load_explicit(&fleet->leases, memory_order_relaxed),
+		.stall_ns = FLEET_DEFAULT_STALL_NS,
 	};
 
+	if (ret < 0)
+		return ret;
 	if (fleet->shared) {
 		segment_name(fleet->name, kind, name, sizeof(name));
 		config.shm_name = name;

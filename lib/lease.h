@@ -14,11 +14,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define LEASE_RECORDS	    1024u
-#define LEASE_SUBJECTS	    256u
-#define LEASE_SUBJECT_SIZE  320u
-#define LEASE_COUNTER_BITS  54
-#define LEASE_COUNTER_MASK  ((UINT64_C(1) << LEASE_COUNTER_BITS) - 1)
+#define LEASE_RECORDS	   512u
+#define LEASE_SUBJECTS	   256u
+#define LEASE_SUBJECT_SIZE 320u
+#define LEASE_COUNTER_BITS 54
+#define LEASE_COUNTER_MASK ((UINT64_C(1) << LEASE_COUNTER_BITS) - 1)
 
 struct lease_table;
 struct lease_record;
@@ -32,10 +32,11 @@ enum lease_owner {
 };
 
 /*
- * Opens (creating if needed) the table of a shared fleet, or a process-local one when
- * shm_name is NULL, and takes this process's record in it for node.
+ * Opens (creating if needed) the records of a shared fleet, or process-local ones when
+ * shm_name is NULL, and takes this process's record for node. The subject slots live in
+ * a segment of their own, subjects_name, made on first use.
  */
-int lease_table_open(const char *shm_name, uint32_t mode, uint16_t node,
+int lease_table_open(const char *shm_name, const char *subjects_name, uint32_t mode, uint16_t node,
 		     struct lease_table **table);
 void lease_table_close(struct lease_table *table);
 int lease_table_unlink(const char *shm_name);
@@ -50,9 +51,12 @@ int lease_record_alive(struct lease_table *table, uint32_t index);
  * dead, -ENOENT if no record names node (liveness unknown). */
 int lease_node_alive(struct lease_table *table, uint16_t node);
 
-/* The contest's subject slots: LEASE_SUBJECTS slots of LEASE_SUBJECT_SIZE bytes, zeroed
- * at creation, 64-byte aligned, in shared memory any same-uid process may write. */
-void *lease_subjects(struct lease_table *table);
+/*
+ * The contest's subject slots, opened (created zeroed) on first use: LEASE_SUBJECTS slots
+ * of LEASE_SUBJECT_SIZE bytes, 64-byte aligned, in shared memory any same-uid process may
+ * write. 0 and *slots, or a negative errno.
+ */
+int lease_subjects(struct lease_table *table, void **slots);
 
 /* ---- writers: the calling thread's record, acquired on first use ---- */
 

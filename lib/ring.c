@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <linux/futex.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -25,6 +26,7 @@
 
 #include "clock.h"
 #include "id.h"
+#include "lease.h"
 #include "log.h"
 #include "macro.h"
 #include "region.h"
@@ -32,12 +34,16 @@
 #define RING_MAGIC	0x4F524254u
 #define RING_PAYLOAD_V1 256
 #define RING_SLOT_ALIGN 64
-/* How long an uncommitted claim may hold up readers and the next lap's writer. */
-#define RING_STALL_NS (200ull * 1000000ull)
+/* Looks at a claimed slot's seq before asking the kernel whether its writer lives. */
+#define RING_SETTLE_SPINS 64
+/* Holders of one slot a writer gives the whole stall bound before it stops waiting. */
+#define RING_BOUND_HOLDERS 4
 /* Torn reads retried before -EAGAIN: a lapping writer settles within a few tries. */
 #define RING_READ_TRIES 4
-/* The largest counter whose committed seq, 2c+2, fits in 64 bits. */
-#define RING_COUNTER_MAX ((UINT64_MAX - 2) / 2)
+/* Marks a seq whose counter was given up (see seq values below). */
+#define SEQ_GIVEN_UP (UINT64_C(1) << 63)
+/* The largest counter whose committed seq, 2c+2, leaves SEQ_GIVEN_UP clear. */
+#define RING_COUNTER_MAX ((SEQ_GIVEN_UP >> 1) - 2)
 
 /* Byte offsets of every shared field, named once per layout (DESIGN.md §4). */
 struct ring_layout {
@@ -89,6 +95,12 @@ static const struct ring_layout layout_v2 = {
 	.slot_payload = 32,
 };
 
+/* A claim no record names, first seen stuck by this handle at since_ns. */
+struct stall_watch {
+	uint64_t counter;
+	uint64_t since_ns;
+};
+
 struct orbit_ring {
 	uint8_t *slots;
 	_Atomic uint64_t *write_pos;
@@ -102,6 +114,10 @@ struct orbit_ring {
 	uint16_t node;
 	uint8_t kind;
 	struct region region;
+	struct lease_table *leases;
+	uint64_t stall_ns;
+	pthread_mutex_t watch_lock;
+	struct stall_watch watch[4];
 };
 
 /* Geometry and name of a ring being opened, for the region's format and check callbacks. */
@@ -171,10 +187,11 @@ static void copy_in(uint8_t *dst, const void *src, size_t n)
 	}
 }
 
-/* Bounded waiting on another process: spin briefly, then yield, then sleep, until the stall bound. */
+/* Bounded waiting on another process: spin briefly, then yield, then sleep. */
 struct backoff {
 	unsigned rounds;
-	uint64_t watched; /* the slot's seq when the bound started */
+	unsigned holders; /* bounds started: one per holder waited for, a few at most */
+	uint64_t watched; /* the seq the bound runs for */
 	uint64_t deadline_ns;
 };
 
@@ -201,18 +218,67 @@ static void backoff_pause(struct backoff *b)
 }
 
 /*
- * The stall bound runs from the last change of the watched seq: a slot that changed
- * hands has a new owner, and a live one, who gets the whole bound again.
+ * Each new holder of the watched slot gets the whole bound: it may have taken the slot
+ * a moment ago. A few holders at most, so a peer rewriting seq cannot extend it forever.
  */
-static bool backoff_expired(struct backoff *b, uint64_t seq)
+static bool backoff_expired(struct backoff *b, uint64_t seq, uint64_t bound_ns)
 {
 	uint64_t now = clock_mono_ns();
 
-	if (!b->deadline_ns || seq != b->watched) {
+	if (!b->deadline_ns || (seq != b->watched && b->holders < RING_BOUND_HOLDERS)) {
 		b->watched = seq;
-		b->deadline_ns = now + RING_STALL_NS;
+		b->holders++;
+		b->deadline_ns = now + bound_ns;
 	}
 	return now >= b->deadline_ns;
+}
+
+/*
+ * A live writer finishes a small frame far sooner than a system call returns: look at
+ * the seq a little longer before asking the kernel who holds it. Microseconds at most.
+ */
+static bool seq_settles(_Atomic uint64_t *seq, uint64_t s)
+{
+	for (int i = 0; i < RING_SETTLE_SPINS; i++) {
+		cpu_relax();
+		if (atomic_load_explicit(seq, memory_order_relaxed) != s)
+			return true;
+	}
+	return false;
+}
+
+/* ---- seq values ---- */
+
+/*
+ * 0 never written, 2c+1 being written, 2c+2 committed (the orbit-rs 0.1 protocol), and
+ * liborbit's own SEQ_GIVEN_UP | (2c+1): counter c was given up and can never be
+ * committed. That value is odd, so orbit-rs 0.1 readers take it for a write in progress.
+ */
+static bool seq_given_up(uint64_t s)
+{
+	return s & SEQ_GIVEN_UP;
+}
+
+static bool seq_claimed(uint64_t s)
+{
+	return (s & 1) && !seq_given_up(s);
+}
+
+/* The counter a non-zero seq speaks for. */
+static uint64_t seq_counter(uint64_t s)
+{
+	return ((s & ~SEQ_GIVEN_UP) - 1) / 2;
+}
+
+/* The slot has moved past counter c: nothing of c can be committed there any more. */
+static bool seq_past(uint64_t s, uint64_t c)
+{
+	return s && (seq_counter(s) > c || (seq_counter(s) == c && seq_given_up(s)));
+}
+
+static enum lease_owner claim_owner(const orbit_ring_t *ring, uint64_t c)
+{
+	return ring->leases ? lease_owner_of(ring->leases, ring->kind, c) : LEASE_OWNER_NONE;
 }
 
 /* ---- opening: format a new segment, or validate an existing one ---- */
@@ -418,6 +484,8 @@ int ring_open(const struct ring_config *config, orbit_ring_t **out)
 	ring->mask = config->capacity - 1;
 	ring->payload_max = config->payload_max;
 	ring->stride = slot_stride(ring->layout, config->payload_max);
+	ring->leases = config->leases;
+	ring->stall_ns = config->stall_ns;
 	if (config->capacity > (SIZE_MAX - ring->layout->header_size) / ring->stride) {
 		free(ring);
 		return -ENOMEM;
@@ -443,6 +511,7 @@ int ring_open(const struct ring_config *config, orbit_ring_t **out)
 	ring->write_pos = field64(base, ring->layout->hdr_write_pos);
 	ring->futex_word = field32(base, ring->layout->hdr_futex);
 	ring->waiters = field32(base, ring->layout->hdr_waiters);
+	pthread_mutex_init(&ring->watch_lock, NULL);
 	*out = ring;
 	return 0;
 }
@@ -452,6 +521,7 @@ void ring_close(orbit_ring_t *ring)
 	if (!ring)
 		return;
 	region_close(&ring->region);
+	pthread_mutex_destroy(&ring->watch_lock);
 	free(ring);
 }
 
@@ -462,41 +532,75 @@ int ring_unlink(const char *shm_name)
 
 /* ---- writing ---- */
 
+enum take_result {
+	TAKE_OK,
+	TAKE_OVERWRITTEN, /* a later lap has the slot: this frame is lost to wraparound */
+	TAKE_GIVEN_UP,	  /* a reader gave this counter up: this writer was unrecorded and late */
+	TAKE_BUSY,	  /* an older lap's live writer keeps the slot past the bound */
+};
+
 /*
- * Takes slot ownership for counter c by CAS of seq from an older lap's value to
- * 2c+1, so two writers a lap apart can never fill one slot at once. Returns false
- * when a later lap already owns the slot: this frame is overwritten before written.
+ * An older lap's writer still holds the slot. Gone: take the slot over at once.
+ * Alive: never take it, however long it is stopped; wait up to the bound, then give
+ * this frame up. Unrecorded (orbit-rs 0.1): wait up to the bound, then take over.
  */
-static bool slot_take(const orbit_ring_t *ring, uint8_t *slot, uint64_t c)
+static int older_claim(const orbit_ring_t *ring, struct backoff *wait, _Atomic uint64_t *seq,
+		       uint64_t s)
+{
+	enum lease_owner owner;
+
+	if (seq_settles(seq, s))
+		return -EAGAIN;
+	owner = claim_owner(ring, seq_counter(s));
+	if (owner == LEASE_OWNER_DEAD || owner == LEASE_OWNER_DROPPED)
+		return 0;
+	if (!backoff_expired(wait, s, ring->stall_ns)) {
+		backoff_pause(wait);
+		return -EAGAIN;
+	}
+	return owner == LEASE_OWNER_ALIVE ? -EBUSY : 0;
+}
+
+/*
+ * Takes slot ownership for counter c by CAS of seq from an older lap's value to 2c+1,
+ * so two writers a lap apart can never fill one slot at once.
+ */
+static enum take_result slot_take(const orbit_ring_t *ring, uint8_t *slot, uint64_t c)
 {
 	_Atomic uint64_t *seq = field64(slot, ring->layout->slot_seq);
 	const uint64_t mine = 2 * c + 1;
-	uint64_t cur = atomic_load_explicit(seq, memory_order_relaxed);
+	uint64_t s = atomic_load_explicit(seq, memory_order_relaxed);
 	struct backoff wait = { 0 };
 
 	/* A head someone set past the end of the seq space: no slot can be taken. */
 	if (c > RING_COUNTER_MAX)
-		return false;
+		return TAKE_OVERWRITTEN;
 	for (;;) {
-		if (cur >= mine)
-			return false;
-		/* An older lap still writing: give it until the stall bound, then take over. */
-		if ((cur & 1) && !backoff_expired(&wait, cur)) {
-			backoff_pause(&wait);
-			cur = atomic_load_explicit(seq, memory_order_relaxed);
-			continue;
+		if (s == (SEQ_GIVEN_UP | mine))
+			return TAKE_GIVEN_UP;
+		if (seq_past(s, c) || s == mine + 1)
+			return TAKE_OVERWRITTEN;
+		if (seq_claimed(s)) {
+			int ret = older_claim(ring, &wait, seq, s);
+
+			if (ret == -EBUSY)
+				return TAKE_BUSY;
+			if (ret == -EAGAIN) {
+				s = atomic_load_explicit(seq, memory_order_relaxed);
+				continue;
+			}
+			orbit_log_debug("ring %u: taking over the slot of counter %llu, whose "
+					"writer is gone",
+					ring->kind, (unsigned long long)seq_counter(s));
 		}
 		/* Acquire: pairs with the older lap's release commit, ordering its content stores before ours. */
-		if (atomic_compare_exchange_weak_explicit(seq, &cur, mine, memory_order_acquire,
+		if (atomic_compare_exchange_weak_explicit(seq, &s, mine, memory_order_acquire,
 							  memory_order_relaxed))
 			break;
 	}
-	if (cur & 1)
-		orbit_log_debug("ring %u: took over a slot left uncommitted by counter %llu",
-				ring->kind, (unsigned long long)(cur / 2));
 	/* Release fence: the odd seq is ordered before the content stores; pairs with the reader's acquire fence. */
 	atomic_thread_fence(memory_order_release);
-	return true;
+	return TAKE_OK;
 }
 
 static void slot_fill(const orbit_ring_t *ring, uint8_t *slot, orbit_id_t id, uint8_t frame_kind,
@@ -511,20 +615,17 @@ static void slot_fill(const orbit_ring_t *ring, uint8_t *slot, orbit_id_t id, ui
 	copy_in(slot + layout->slot_payload, payload, len);
 }
 
-static void slot_commit(const orbit_ring_t *ring, uint8_t *slot, uint64_t c)
+/*
+ * A CAS, not a store: a counter a reader gave up stays given up, and a slot's seq
+ * never goes back. Release: pairs with the reader's acquire load of seq.
+ */
+static bool slot_commit(const orbit_ring_t *ring, uint8_t *slot, uint64_t c)
 {
-	_Atomic uint64_t *seq = field64(slot, ring->layout->slot_seq);
+	uint64_t mine = 2 * c + 1;
 
-	/*
-	 * Only a writer stopped past the stall bound can find its slot taken over; it must
-	 * not publish over the lap that owns it now. A check, not a CAS: a CAS would cost a
-	 * locked instruction on every write, and cannot protect that writer's content stores
-	 * anyway (see BUGS in orbit(7)).
-	 */
-	if (atomic_load_explicit(seq, memory_order_relaxed) != 2 * c + 1)
-		return;
-	/* Release: pairs with the reader's acquire load of seq. */
-	atomic_store_explicit(seq, 2 * c + 2, memory_order_release);
+	return atomic_compare_exchange_strong_explicit(field64(slot, ring->layout->slot_seq), &mine,
+						       mine + 1, memory_order_release,
+						       memory_order_relaxed);
 }
 
 static long futex_op(const orbit_ring_t *ring, int op, uint32_t val, const struct timespec *at)
@@ -549,29 +650,55 @@ static void wake_waiters(const orbit_ring_t *ring)
 	futex_op(ring, FUTEX_WAKE, INT_MAX, NULL);
 }
 
+static int frame_write(orbit_ring_t *ring, uint64_t c, uint8_t frame_kind, uint64_t ver,
+		       const void *payload, size_t len)
+{
+	uint8_t *slot = slot_of(ring, c);
+
+	switch (slot_take(ring, slot, c)) {
+	case TAKE_OK:
+		slot_fill(ring, slot, orbit_id_make(ring->kind, ring->node, c), frame_kind, ver,
+			  payload, len);
+		return slot_commit(ring, slot, c) ? 0 : -ESTALE;
+	case TAKE_OVERWRITTEN:
+		return 0;
+	case TAKE_GIVEN_UP:
+		return -ESTALE;
+	case TAKE_BUSY:
+		break;
+	}
+	return -EBUSY;
+}
+
 ORBIT_EXPORT int orbit_ring_write(orbit_ring_t *ring, uint8_t frame_kind, uint64_t ver,
 				  const void *payload, size_t len, orbit_id_t *id)
 {
-	orbit_id_t frame_id;
-	uint8_t *slot;
+	struct lease_record *rec;
 	uint64_t c;
+	int ret;
 
 	if (!ring || (!payload && len))
 		return -EINVAL;
 	if (len > ring->payload_max)
 		return -EMSGSIZE;
+	rec = ring->leases ? lease_writer(ring->leases) : NULL;
+	/* The record says "about to take a counter" before the counter exists, so no
+	 * counter is ever claimed by nobody (orbit(7), Dead writers). */
+	if (rec)
+		lease_pending(rec, ring->kind);
 	/* seq_cst: the other half of the Dekker pair in wake_waiters(). */
 	c = atomic_fetch_add_explicit(ring->write_pos, 1, memory_order_seq_cst);
-	frame_id = orbit_id_make(ring->kind, ring->node, c);
-	slot = slot_of(ring, c);
-	if (slot_take(ring, slot, c)) {
-		slot_fill(ring, slot, frame_id, frame_kind, ver, payload, len);
-		slot_commit(ring, slot, c);
-	}
+	if (rec)
+		lease_claim(rec, ring->kind, c);
+	ret = frame_write(ring, c, frame_kind, ver, payload, len);
+	if (rec && ret == -EBUSY)
+		lease_drop(rec, ring->kind, c);
+	else if (rec)
+		lease_idle(rec);
 	wake_waiters(ring);
-	if (id)
-		*id = frame_id;
-	return 0;
+	if (id && ret == 0)
+		*id = orbit_id_make(ring->kind, ring->node, c);
+	return ret;
 }
 
 /* ---- reading ---- */
@@ -586,8 +713,8 @@ ORBIT_EXPORT int orbit_ring_write(orbit_ring_t *ring, uint8_t frame_kind, uint64
 /* Why counter c cannot be read, from the seq its slot holds. */
 static int unread_reason(uint64_t c, uint64_t seq)
 {
-	if (seq > 2 * c + 2)
-		return -ENOENT; /* a later lap took the slot */
+	if (seq_past(seq, c))
+		return -ENOENT; /* a later lap took the slot, or c was given up */
 	if (seq == 2 * c + 1)
 		return -EAGAIN; /* being written */
 	return SLOT_UNREACHED;
@@ -700,34 +827,84 @@ ORBIT_EXPORT int orbit_ring_read_head(orbit_ring_t *ring, orbit_frame_t *frame, 
 	return head ? read_counter(ring, head - 1, frame, buf, size) : -ENOENT;
 }
 
-enum claim_state {
-	CLAIM_PENDING,	 /* nothing after it yet: plain -EAGAIN */
-	CLAIM_SETTLED,	 /* its seq moved on: read it again */
-	CLAIM_ABANDONED, /* still uncommitted at the stall bound: count it lost */
+enum claim_verdict {
+	CLAIM_WAIT,    /* a live writer has it: -EAGAIN, not lost */
+	CLAIM_SETTLED, /* its seq moved on: read it again */
+	CLAIM_LOST,    /* given up for good: count it lost */
 };
 
 /*
- * Counter c is claimed but not committed. A live writer finishes in nanoseconds, so
- * when later counters are claimed too, wait for it up to the stall bound; past that
- * its writer is taken for dead and the claim counted lost, so a cursor never stalls
- * behind it forever.
+ * Whether a claim no record names has held this handle's readers up for the stall
+ * bound. Remembered in the handle across calls, so no poll ever sleeps.
  */
-static enum claim_state claim_wait(const orbit_ring_t *ring, uint64_t c)
+static bool stall_expired(orbit_ring_t *ring, uint64_t c)
+{
+	uint64_t now = clock_mono_ns();
+	struct stall_watch *oldest = &ring->watch[0];
+	bool expired = false;
+
+	pthread_mutex_lock(&ring->watch_lock);
+	for (size_t i = 0; i < ORBIT_ARRAY_SIZE(ring->watch); i++) {
+		struct stall_watch *w = &ring->watch[i];
+
+		if (w->since_ns && w->counter == c) {
+			expired = now - w->since_ns >= ring->stall_ns;
+			oldest = NULL;
+			break;
+		}
+		if (w->since_ns < oldest->since_ns)
+			oldest = w;
+	}
+	if (oldest)
+		*oldest = (struct stall_watch){ .counter = c, .since_ns = now };
+	pthread_mutex_unlock(&ring->watch_lock);
+	return expired;
+}
+
+/*
+ * Gives counter c up in its slot, so that its writer's late commit fails and every
+ * reader counts it lost. Not over an older lap's live claim: the slot is that writer's,
+ * and c, never taken, cannot appear there anyway.
+ */
+static enum claim_verdict claim_give_up(const orbit_ring_t *ring, _Atomic uint64_t *seq, uint64_t s,
+					uint64_t c)
+{
+	if (seq_claimed(s) && seq_counter(s) < c &&
+	    claim_owner(ring, seq_counter(s)) == LEASE_OWNER_ALIVE)
+		return CLAIM_LOST;
+	if (!atomic_compare_exchange_strong_explicit(seq, &s, SEQ_GIVEN_UP | (2 * c + 1),
+						     memory_order_relaxed, memory_order_relaxed))
+		return CLAIM_SETTLED;
+	orbit_log_debug("ring %u: gave up counter %llu, whose writer is gone", ring->kind,
+			(unsigned long long)c);
+	return CLAIM_LOST;
+}
+
+/*
+ * Counter c is claimed but not committed. Its writer's record decides: alive, wait for
+ * it however long it takes; gone, give c up now. Only a claim no record names (an
+ * orbit-rs 0.1 writer) is given up by the clock, after the stall bound.
+ */
+static enum claim_verdict claim_judge(orbit_ring_t *ring, uint64_t c)
 {
 	_Atomic uint64_t *seq = field64(slot_of(ring, c), ring->layout->slot_seq);
-	struct backoff wait = { 0 };
+	uint64_t s = atomic_load_explicit(seq, memory_order_relaxed);
 
-	if (load_head(ring) <= c + 1)
-		return CLAIM_PENDING;
-	for (;;) {
-		uint64_t now_seq = atomic_load_explicit(seq, memory_order_relaxed);
-
-		if (now_seq >= 2 * c + 2)
-			return CLAIM_SETTLED;
-		if (backoff_expired(&wait, now_seq))
-			return CLAIM_ABANDONED;
-		backoff_pause(&wait);
+	if (s == 2 * c + 2 || seq_past(s, c) || seq_settles(seq, s))
+		return CLAIM_SETTLED;
+	switch (claim_owner(ring, c)) {
+	case LEASE_OWNER_ALIVE:
+		return CLAIM_WAIT;
+	case LEASE_OWNER_DROPPED:
+		return CLAIM_LOST;
+	case LEASE_OWNER_NONE:
+		if (!stall_expired(ring, c))
+			return CLAIM_WAIT;
+		break;
+	case LEASE_OWNER_DEAD:
+		break;
 	}
+	return claim_give_up(ring, seq, s, c);
 }
 
 ORBIT_EXPORT int orbit_ring_next(orbit_ring_t *ring, uint64_t *cursor, orbit_frame_t *frame,
@@ -755,17 +932,17 @@ ORBIT_EXPORT int orbit_ring_next(orbit_ring_t *ring, uint64_t *cursor, orbit_fra
 			continue;
 		}
 		if (ret == -EAGAIN || ret == SLOT_UNREACHED) {
-			enum claim_state state = claim_wait(ring, c);
+			enum claim_verdict verdict = claim_judge(ring, c);
 
-			if (state == CLAIM_PENDING) {
+			if (verdict == CLAIM_WAIT) {
 				ret = -EAGAIN;
 				break;
 			}
 			/* Bounded, so a slot someone keeps rewriting cannot hold the cursor. */
-			if (state == CLAIM_SETTLED && settled++ < RING_READ_TRIES)
+			if (verdict == CLAIM_SETTLED && settled++ < RING_READ_TRIES)
 				continue;
 		}
-		/* Overwritten, impossible, or abandoned: lost, and the cursor moves on. */
+		/* Overwritten, impossible, or given up: lost, and the cursor moves on. */
 		skipped++;
 		c++;
 	}

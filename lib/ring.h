@@ -5,13 +5,17 @@
 
 #include <orbit.h>
 
+struct lease_table;
+
 struct ring_config {
 	uint8_t kind;
-	uint16_t node;	      /* written into every id this handle mints */
-	uint32_t capacity;    /* power of two >= 2 */
-	uint32_t payload_max; /* 256 selects layout 1, anything else layout 2 */
-	uint32_t mode;	      /* permissions of a new segment */
-	const char *shm_name; /* NULL: process-local memory */
+	uint16_t node;		    /* written into every id this handle mints */
+	uint32_t capacity;	    /* power of two >= 2 */
+	uint32_t payload_max;	    /* 256 selects layout 1, anything else layout 2 */
+	uint32_t mode;		    /* permissions of a new segment */
+	const char *shm_name;	    /* NULL: process-local memory */
+	struct lease_table *leases; /* the fleet's: who holds a claimed counter */
+	uint64_t stall_ns;	    /* how long a claim no record names may hold others up */
 };
 
 int ring_open(const struct ring_config *config, orbit_ring_t **ring);

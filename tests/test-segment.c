@@ -767,7 +767,7 @@ enum {
 	NOSPACE_ROOM_AGAIN = 70,
 };
 
-#define SMALL_SHM "64k"
+#define SMALL_SHM "256k"
 #define PAGE	  4096
 
 static int try_ring(uint32_t capacity, uint32_t payload_max, const char *name)
@@ -809,10 +809,10 @@ static int nospace_child(void)
 	for (int i = 0; i < TEST_ARRAY_SIZE(layouts); i++) {
 		snprintf(big, sizeof(big), "%s-big%d", fleet_name, i);
 		snprintf(small, sizeof(small), "%s-small%d", fleet_name, i);
-		/* 1024 slots: 320 KiB in layout 1, 192 KiB in layout 2 with 100-byte payloads. */
-		ret = try_ring(1024, layouts[i], big);
+		/* 4096 slots: 1.25 MiB in layout 1, 768 KiB in layout 2 with 100-byte payloads. */
+		ret = try_ring(4096, layouts[i], big);
 		/* The failed creation leaves nothing that turns the next try into another error. */
-		again = try_ring(1024, layouts[i], big);
+		again = try_ring(4096, layouts[i], big);
 		fprintf(stderr, "full /dev/shm, payload_max %u: %d, again: %d\n", layouts[i], ret,
 			again);
 		if (ret != -ENOSPC)
