@@ -17,7 +17,7 @@ extern "C" {
 #endif
 
 #define ORBIT_VERSION_MAJOR 1
-#define ORBIT_VERSION_MINOR 1
+#define ORBIT_VERSION_MINOR 2
 #define ORBIT_VERSION_PATCH 0
 
 const char *orbit_version(void);
@@ -41,12 +41,14 @@ typedef struct orbit_fleet_options {
 	uint32_t payload_max; /* payload bytes per slot; 0 or 256 = layout 1, else layout 2 */
 	uint32_t mode;	      /* permissions of new segments: 0 = 0600; 0640 and 0660 allowed */
 	uint32_t flags;	      /* reserved: must be 0 */
+	uint32_t stall_ms;    /* how long a claim no liveness record names may hold others up;
+				 0 = 200 (since 1.2) */
 } orbit_fleet_options_t;
 
 #ifdef __cplusplus
-#define ORBIT_FLEET_OPTIONS_INIT                          \
-	{                                                 \
-		sizeof(orbit_fleet_options_t), 0, 0, 0, 0 \
+#define ORBIT_FLEET_OPTIONS_INIT                             \
+	{                                                    \
+		sizeof(orbit_fleet_options_t), 0, 0, 0, 0, 0 \
 	}
 #else
 #define ORBIT_FLEET_OPTIONS_INIT                      \

@@ -35,6 +35,7 @@ struct fleet_config {
 	uint32_t capacity;
 	uint32_t payload_max;
 	uint32_t mode;
+	uint64_t stall_ns;
 };
 
 struct orbit_fleet {
@@ -103,7 +104,7 @@ static bool fleet_mode_valid(uint32_t mode)
 
 static int fleet_config_from(const orbit_fleet_options_t *opts, struct fleet_config *config)
 {
-	uint32_t capacity = 0, payload_max = 0, mode = 0, flags = 0;
+	uint32_t capacity = 0, payload_max = 0, mode = 0, flags = 0, stall_ms = 0;
 
 	if (opts) {
 		if (opts->size < sizeof(opts->size))
@@ -116,10 +117,12 @@ static int fleet_config_from(const orbit_fleet_options_t *opts, struct fleet_con
 		payload_max = OPTS_GET(opts, payload_max);
 		mode = OPTS_GET(opts, mode);
 		flags = OPTS_GET(opts, flags);
+		stall_ms = OPTS_GET(opts, stall_ms);
 	}
 	config->capacity = capacity ? capacity : FLEET_DEFAULT_CAPACITY;
 	config->payload_max = payload_max ? payload_max : FLEET_DEFAULT_PAYLOAD;
 	config->mode = mode ? mode : FLEET_DEFAULT_MODE;
+	config->stall_ns = stall_ms ? stall_ms * UINT64_C(1000000) : FLEET_DEFAULT_STALL_NS;
 	if (config->capacity < 2 || config->capacity > FLEET_MAX_CAPACITY ||
 	    !is_power_of_two(config->capacity))
 		return -EINVAL;
@@ -289,7 +292,7 @@ static int fleet_ring_create(orbit_fleet_t *fleet, uint8_t kind, orbit_ring_t **
 		.mode = fleet->config.mode,
 		.shm_name = NULL,
 		.leases = atomic_load_explicit(&fleet->leases, memory_order_relaxed),
-		.stall_ns = FLEET_DEFAULT_STALL_NS,
+		.stall_ns = fleet->config.stall_ns,
 	};
 
 	if (ret < 0)
