@@ -70,6 +70,7 @@ struct lease_table {
 	uint64_t serial; /* new for every table and after fork: thread bindings compare it */
 	uint16_t node;
 	int self;				   /* this process's record, or -1 */
+	atomic_bool self_writing;		   /* a thread writes under the process record */
 	pthread_mutex_t lock;			   /* record hand-out and the fd after fork */
 	_Atomic uint64_t mine[LEASE_RECORDS / 64]; /* records this process holds */
 	struct lease_table *next;		   /* in the list of open tables */
@@ -87,7 +88,9 @@ struct lease_binding {
 	struct lease_table *table;
 	int index;
 };
-static _Thread_local struct lease_binding bindings[LEASE_BINDINGS];
+/* Initial-exec: a write looks its record up without a call into the dynamic linker. */
+static _Thread_local struct lease_binding bindings[LEASE_BINDINGS]
+	__attribute__((tls_model("initial-exec")));
 
 /* ---- records and their locks ---- */
 
@@ -215,6 +218,7 @@ static void child_after_fork(void)
 	for (struct lease_table *t = tables; t; t = t->next) {
 		t->serial = ++tables_serial;
 		t->self = -1;
+		atomic_store_explicit(&t->self_writing, false, memory_order_relaxed);
 		memset(t->mine, 0, sizeof(t->mine));
 		if (t->region.fd < 0)
 			continue;
@@ -224,6 +228,9 @@ static void child_after_fork(void)
 		close(t->region.fd);
 		t->region.fd = fd;
 		pthread_mutex_init(&t->lock, NULL);
+		/* Now, not on the first write: a write makes no system call. */
+		if (fd >= 0)
+			t->self = record_take(t);
 	}
 	pthread_mutex_unlock(&tables_lock);
 }
@@ -246,6 +253,19 @@ static bool table_registered(const struct lease_table *table, uint64_t serial)
 	return false;
 }
 
+/* The process record stays the process's; only the right to write under it is given back. */
+static void binding_give_back(const struct lease_binding *b)
+{
+	struct lease_table *t = b->table;
+
+	if (b->index != t->self) {
+		record_give_back(t, (uint32_t)b->index);
+		return;
+	}
+	atomic_store_explicit(&t->records[b->index].claim, 0, memory_order_release);
+	atomic_store_explicit(&t->self_writing, false, memory_order_relaxed);
+}
+
 /* A thread that ends gives its writer records back; its process may live on. */
 static void thread_exit(void *unused)
 {
@@ -255,7 +275,7 @@ static void thread_exit(void *unused)
 		struct lease_binding *b = &bindings[i];
 
 		if (b->table && table_registered(b->table, b->serial))
-			record_give_back(b->table, (uint32_t)b->index);
+			binding_give_back(b);
 		*b = (struct lease_binding){ 0 };
 	}
 	pthread_mutex_unlock(&tables_lock);
@@ -483,18 +503,39 @@ static struct lease_binding *binding_slot(void)
 	return NULL;
 }
 
+/*
+ * The first thread to write writes under the process record, so a single-threaded
+ * process never makes a system call to write; other threads take records of their own.
+ */
+static int writer_record_take(struct lease_table *t)
+{
+	bool idle = false;
+	int index;
+
+	pthread_mutex_lock(&t->lock);
+	if (t->self < 0 && (t->region.fd >= 0 || !t->region.shared))
+		t->self = record_take(t);
+	if (t->self >= 0 &&
+	    atomic_compare_exchange_strong_explicit(&t->self_writing, &idle, true,
+						    memory_order_relaxed, memory_order_relaxed))
+		index = t->self;
+	else if (t->region.fd >= 0 || !t->region.shared)
+		index = record_take(t);
+	else
+		index = -EBADF;
+	pthread_mutex_unlock(&t->lock);
+	return index;
+}
+
 static struct lease_record *writer_bind(struct lease_table *t)
 {
 	struct lease_binding *b;
-	int index = -1;
+	int index = -ENOBUFS;
 
 	pthread_mutex_lock(&tables_lock);
 	b = binding_slot();
-	if (b && (t->region.fd >= 0 || !t->region.shared)) {
-		pthread_mutex_lock(&t->lock);
-		index = record_take(t);
-		pthread_mutex_unlock(&t->lock);
-	}
+	if (b)
+		index = writer_record_take(t);
 	if (index >= 0) {
 		*b = (struct lease_binding){ .serial = t->serial, .table = t, .index = index };
 		pthread_setspecific(bindings_key, bindings);

@@ -616,15 +616,22 @@ static void slot_fill(const orbit_ring_t *ring, uint8_t *slot, orbit_id_t id, ui
 }
 
 /*
- * A CAS, not a store: a counter a reader gave up stays given up, and a slot's seq
- * never goes back. Release: pairs with the reader's acquire load of seq.
+ * A writer whose record names its claim is never given up while it lives (orbit(7),
+ * Dead writers): nobody else writes its seq, and a release store is the whole commit.
+ * An unrecorded writer may have been given up, so it commits by CAS: a given-up counter
+ * stays given up, and seq never goes back. Release: pairs with the reader's acquire
+ * load of seq.
  */
-static bool slot_commit(const orbit_ring_t *ring, uint8_t *slot, uint64_t c)
+static bool slot_commit(const orbit_ring_t *ring, uint8_t *slot, uint64_t c, bool recorded)
 {
+	_Atomic uint64_t *seq = field64(slot, ring->layout->slot_seq);
 	uint64_t mine = 2 * c + 1;
 
-	return atomic_compare_exchange_strong_explicit(field64(slot, ring->layout->slot_seq), &mine,
-						       mine + 1, memory_order_release,
+	if (recorded) {
+		atomic_store_explicit(seq, mine + 1, memory_order_release);
+		return true;
+	}
+	return atomic_compare_exchange_strong_explicit(seq, &mine, mine + 1, memory_order_release,
 						       memory_order_relaxed);
 }
 
@@ -650,8 +657,8 @@ static void wake_waiters(const orbit_ring_t *ring)
 	futex_op(ring, FUTEX_WAKE, INT_MAX, NULL);
 }
 
-static int frame_write(orbit_ring_t *ring, uint64_t c, uint8_t frame_kind, uint64_t ver,
-		       const void *payload, size_t len)
+static int frame_write(orbit_ring_t *ring, uint64_t c, bool recorded, uint8_t frame_kind,
+		       uint64_t ver, const void *payload, size_t len)
 {
 	uint8_t *slot = slot_of(ring, c);
 
@@ -659,7 +666,7 @@ static int frame_write(orbit_ring_t *ring, uint64_t c, uint8_t frame_kind, uint6
 	case TAKE_OK:
 		slot_fill(ring, slot, orbit_id_make(ring->kind, ring->node, c), frame_kind, ver,
 			  payload, len);
-		return slot_commit(ring, slot, c) ? 0 : -ESTALE;
+		return slot_commit(ring, slot, c, recorded) ? 0 : -ESTALE;
 	case TAKE_OVERWRITTEN:
 		return 0;
 	case TAKE_GIVEN_UP:
@@ -690,7 +697,7 @@ ORBIT_EXPORT int orbit_ring_write(orbit_ring_t *ring, uint8_t frame_kind, uint64
 	c = atomic_fetch_add_explicit(ring->write_pos, 1, memory_order_seq_cst);
 	if (rec)
 		lease_claim(rec, ring->kind, c);
-	ret = frame_write(ring, c, frame_kind, ver, payload, len);
+	ret = frame_write(ring, c, rec != NULL, frame_kind, ver, payload, len);
 	if (rec && ret == -EBUSY)
 		lease_drop(rec, ring->kind, c);
 	else if (rec)
