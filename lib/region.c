@@ -240,10 +240,10 @@ void region_close(struct region *region)
 {
 	if (region->shared)
 		munmap(region->base, region->size);
-	if (region->fd >= 0)
-		close(region->fd);
 	else
 		free(region->base);
+	if (region->fd >= 0)
+		close(region->fd);
 	region->base = NULL;
 }
 
