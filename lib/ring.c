@@ -278,10 +278,15 @@ static bool magic_at(const uint8_t *head, size_t len, const struct ring_layout *
 	       head_u32(head, layout->hdr_magic) == RING_MAGIC;
 }
 
-/* The layout whose magic and version the header carries, or NULL. */
+/*
+ * The layout whose magic and version the header carries, or NULL. Layout 2 is tried
+ * first: its head (write_pos, at 0) can take any value, 0x14F524254 included, whose
+ * two halves read as layout 1's magic and version, whereas layout 1 keeps its
+ * capacity, a power of two, where layout 2 keeps the magic.
+ */
 static const struct ring_layout *header_layout(const uint8_t *head, size_t len)
 {
-	static const struct ring_layout *const layouts[] = { &layout_v1, &layout_v2 };
+	static const struct ring_layout *const layouts[] = { &layout_v2, &layout_v1 };
 
 	for (size_t i = 0; i < ORBIT_ARRAY_SIZE(layouts); i++) {
 		const struct ring_layout *layout = layouts[i];

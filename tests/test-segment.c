@@ -261,6 +261,49 @@ START_TEST(test_header_mismatch)
 }
 END_TEST
 
+/*
+ * A layout 2 head whose halves read as layout 1's magic (u32 at 0) and version 1 (u32 at
+ * 4): the header is still layout 2's, by its own magic and version at 16 and 20.
+ */
+#define HEAD_LIKE_LAYOUT_1 ((UINT64_C(1) << 32) | SEG_MAGIC)
+
+static const uint32_t layout_2_payloads[] = { 100, 4096 };
+
+START_TEST(test_head_like_layout_1_magic)
+{
+	uint32_t payload_max = layout_2_payloads[_i];
+	orbit_fleet_options_t opts = options(CAPACITY, payload_max, 0);
+	orbit_fleet_options_t found = ORBIT_FLEET_OPTIONS_INIT;
+	static uint8_t buf[BIG_BUF];
+	orbit_frame_t frame;
+	orbit_ring_t *ring;
+	struct seg_map map;
+	uint16_t writer;
+	uint64_t seq;
+
+	make_segment(&opts);
+	ck_assert_int_eq(seg_map_open(&map, fleet_name, KIND, CAPACITY, payload_max), 0);
+	seg_store64(map.base, map.layout->hdr_write_pos, HEAD_LIKE_LAYOUT_1);
+	seg_map_close(&map);
+	fprintf(stderr, "layout 2 head 0x%llx (payload_max %u):\n",
+		(unsigned long long)HEAD_LIKE_LAYOUT_1, payload_max);
+
+	ck_assert_int_eq(orbit_fleet_probe(fleet_name, KIND, &found), 0);
+	ck_assert_uint_eq(found.capacity, CAPACITY);
+	ck_assert_uint_eq(found.payload_max, payload_max);
+
+	/* Joined as what it is, it goes on from that head. */
+	ck_assert_int_eq(orbit_fleet_join_shm(fleet_name, 1, FLEET_SIZE, &opts, &fleet), 0);
+	ck_assert_int_eq(orbit_fleet_ring(fleet, KIND, &ring), 0);
+	ck_assert_uint_eq(orbit_ring_head(ring), HEAD_LIKE_LAYOUT_1);
+	ck_assert_int_eq(pattern_write(ring, 1, 5, NULL), 0);
+	ck_assert_int_eq(orbit_ring_read_at(ring, HEAD_LIKE_LAYOUT_1, &frame, buf, sizeof(buf)), 0);
+	ck_assert_int_eq(pattern_verify(ring, &frame, buf, &writer, &seq), 0);
+	ck_assert_uint_eq(writer, 1);
+	ck_assert_uint_eq(seq, 5);
+}
+END_TEST
+
 /* ---- a fleet whose options make a different segment ---- */
 
 static const struct options_case {
@@ -1326,6 +1369,8 @@ static Suite *segment_suite(void)
 	tcase_add_loop_test(header, test_options_mismatch, 0, TEST_ARRAY_SIZE(options_cases));
 	tcase_add_loop_test(header, test_planted_header, 0, TEST_ARRAY_SIZE(planted_cases));
 	tcase_add_loop_test(header, test_truncated, 0, CUTS * TEST_ARRAY_SIZE(layouts));
+	tcase_add_loop_test(header, test_head_like_layout_1_magic, 0,
+			    TEST_ARRAY_SIZE(layout_2_payloads));
 	/* Root only (CI runs as root); elsewhere it prints why it checked nothing. */
 	tcase_add_loop_test(owner, test_other_owner, 0, TEST_ARRAY_SIZE(layouts));
 	tcase_add_loop_test(owner, test_mode, 0, TEST_ARRAY_SIZE(mode_cases));
