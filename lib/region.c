@@ -31,7 +31,7 @@ int region_open_local(const struct region_spec *spec, struct region *region)
 	if (posix_memalign(&base, REGION_ALIGN, spec->size))
 		return -ENOMEM;
 	memset(base, 0, spec->size);
-	ret = spec->init(base, spec->size, spec->ctx);
+	ret = spec->init(base, spec->head_len, spec->ctx);
 	if (ret < 0) {
 		free(base);
 		return ret;
@@ -126,64 +126,106 @@ static int map_segment(int fd, size_t size, void **base)
 /*
  * Reserves every page before anything touches them: on a full /dev/shm ftruncate
  * alone succeeds and the first store raises SIGBUS; posix_fallocate says ENOSPC.
+ * Pages are not reserved twice: on tmpfs a second posix_fallocate clears every page
+ * the first one reserved, seconds for a big ring left by a formatter that died.
  */
-static int reserve_and_format(int fd, const struct region_spec *spec, void **base)
+static int reserve_pages(int fd, const struct region_spec *spec, const struct stat *st)
 {
 	int ret;
 
-	if (ftruncate(fd, 0) < 0 || ftruncate(fd, (off_t)spec->size) < 0)
-		return -errno;
-	ret = posix_fallocate(fd, 0, (off_t)spec->size);
+	if ((uint64_t)st->st_blocks * 512 >= spec->size)
+		return 0;
+	/* tmpfs gives up on any signal, even a stop, and undoes it: it is safe to repeat. */
+	do
+		ret = posix_fallocate(fd, 0, (off_t)spec->size);
+	while (ret == EINTR);
 	if (ret) {
 		orbit_log_debug("%s: cannot reserve %zu bytes: errno %d", spec->name, spec->size,
 				ret);
 		return -ret;
 	}
-	if (fchmod(fd, spec->mode) < 0)
-		return -errno;
-	ret = map_segment(fd, spec->size, base);
+	return 0;
+}
+
+/*
+ * Publishes the header in one write to the first page: the kernel acts on a fatal
+ * signal only between pages, so a formatter that dies leaves all of it or none.
+ */
+static int write_header(int fd, const struct region_spec *spec)
+{
+	uint8_t head[REGION_HEAD_MAX] = { 0 };
+	ssize_t n;
+	int ret;
+
+	ret = spec->init(head, spec->head_len, spec->ctx);
 	if (ret < 0)
 		return ret;
-	memset(*base, 0, spec->size);
-	ret = spec->init(*base, spec->size, spec->ctx);
-	if (ret < 0)
-		munmap(*base, spec->size);
-	return ret;
+	n = pwrite(fd, head, spec->head_len, 0);
+	if (n < 0)
+		return -errno;
+	return (size_t)n == spec->head_len ? 0 : -EIO;
 }
 
-/* On failure the object is cut back to nothing, so no one maps unreserved pages. */
-static int format_segment(int fd, const struct region_spec *spec, void **base)
+/*
+ * Formats, under the lock, an object nobody wrote a header into: grows it if it is
+ * empty, reserves its pages, sets its mode and writes the header. It never shrinks or
+ * clears it: another process may have it mapped, and tmpfs pages read zero until
+ * written. A failure leaves it as it is, for the next joiner to format.
+ */
+static int format_segment(int fd, const struct region_spec *spec, const struct stat *st)
 {
-	int ret = reserve_and_format(fd, spec, base);
+	int ret;
 
-	if (ret < 0 && ftruncate(fd, 0) < 0)
-		orbit_log_debug("%s: cannot truncate after a failed format", spec->name);
-	return ret;
+	if (st->st_size == 0 && ftruncate(fd, (off_t)spec->size) < 0)
+		return -errno;
+	ret = reserve_pages(fd, spec, st);
+	if (ret < 0)
+		return ret;
+	if (fchmod(fd, spec->mode) < 0)
+		return -errno;
+	return write_header(fd, spec);
 }
 
-/* Maps a valid segment, or formats one whose creator died before finishing it. */
-static int attach_segment(int fd, const struct region_spec *spec, const struct stat *st,
-			  void **base)
+/* What the object under the lock is: REGION_UNFORMATTED, 0 (valid) or a negative errno. */
+static int examine(int fd, const struct region_spec *spec, struct stat *st)
 {
 	uint8_t head[REGION_HEAD_MAX];
 	ssize_t got;
 	int ret;
 
-	/* Empty: its creator died before ftruncate. */
+	if (fstat(fd, st) < 0)
+		return -errno;
+	ret = check_owner(spec->name, st, spec->mode);
+	if (ret < 0)
+		return ret;
 	if (st->st_size == 0)
-		return format_segment(fd, spec, base);
+		return REGION_UNFORMATTED;
 	got = pread(fd, head, spec->head_len, 0);
 	if (got < 0)
 		return -errno;
 	ret = spec->check(head, (size_t)got, (uint64_t)st->st_size, spec->ctx);
+	/* Whoever sized it meant that size: resizing it is not ours to do. */
+	if (ret == REGION_UNFORMATTED && (uint64_t)st->st_size != spec->size) {
+		orbit_log_debug("%s: %lld bytes and no header, the fleet expects %zu bytes",
+				spec->name, (long long)st->st_size, spec->size);
+		return -EPROTO;
+	}
+	return ret;
+}
+
+/* Maps a valid segment, or one formatted now because nobody had written its header. */
+static int attach_segment(int fd, const struct region_spec *spec, void **base)
+{
+	struct stat st;
+	int ret = examine(fd, spec, &st);
+
 	if (ret == REGION_UNFORMATTED)
-		return format_segment(fd, spec, base);
+		ret = format_segment(fd, spec, &st);
 	return ret < 0 ? ret : map_segment(fd, spec->size, base);
 }
 
 int region_open_shm(const struct region_spec *spec, struct region *region)
 {
-	struct stat st;
 	bool created;
 	void *base = NULL;
 	int fd, ret;
@@ -195,13 +237,13 @@ int region_open_shm(const struct region_spec *spec, struct region *region)
 	}
 	ret = lock_segment(fd);
 	if (ret == 0)
-		ret = fstat(fd, &st) < 0 ? -errno : check_owner(spec->name, &st, spec->mode);
-	if (ret == 0)
-		ret = attach_segment(fd, spec, &st, &base);
-	if (ret < 0 && created)
-		shm_unlink(spec->name);
+		ret = attach_segment(fd, spec, &base);
 	/* Explicitly: the mapping keeps the open file alive, and with it a lock close() would leave. */
 	flock(fd, LOCK_UN);
+	/*
+	 * A failure leaves the name: another process may have the object open already, and
+	 * removing the name would split the fleet between it and everyone who joins later.
+	 */
 	if (ret < 0 || !spec->keep_fd) {
 		close(fd);
 		fd = -1;
