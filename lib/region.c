@@ -22,6 +22,13 @@
 /* How long a joiner waits for another process that is formatting the segment. */
 #define REGION_LOCK_TIMEOUT_NS (2ull * 1000000000ull)
 #define REGION_LOCK_POLL_NS    (200ull * 1000ull)
+/*
+ * How long an object without a header may still get one from an orbit-rs 0.1 creator,
+ * counted from the object's last change: such creators take no lock, and write the
+ * header a little after they size the object.
+ */
+#define REGION_CREATOR_GRACE_NS (1000ull * 1000000ull)
+#define REGION_GRACE_POLL_NS	(1000ull * 1000ull)
 
 int region_open_local(const struct region_spec *spec, struct region *region)
 {
@@ -213,12 +220,55 @@ static int examine(int fd, const struct region_spec *spec, struct stat *st)
 	return ret;
 }
 
-/* Maps a valid segment, or one formatted now because nobody had written its header. */
-static int attach_segment(int fd, const struct region_spec *spec, void **base)
+static uint64_t timespec_ns(const struct timespec *t)
 {
-	struct stat st;
-	int ret = examine(fd, spec, &st);
+	return (uint64_t)t->tv_sec * 1000000000u + (uint64_t)t->tv_nsec;
+}
 
+/*
+ * Whether a creator that takes no lock may still write the header: until the object has
+ * been left alone for the grace period by its change times, and, as the wall clock can
+ * be set back, for no longer than that since this joiner began to watch it.
+ */
+static bool creator_may_come(const struct stat *st, uint64_t *watched_since)
+{
+	uint64_t changed = timespec_ns(&st->st_ctim), now = clock_mono_ns();
+
+	if (timespec_ns(&st->st_mtim) > changed)
+		changed = timespec_ns(&st->st_mtim);
+	if (!*watched_since)
+		*watched_since = now;
+	return clock_unix_ms() * 1000000u < changed + REGION_CREATOR_GRACE_NS &&
+	       now - *watched_since < REGION_CREATOR_GRACE_NS;
+}
+
+/*
+ * Locks the object and maps it if valid, or formats it if nobody wrote its header. An
+ * object this process did not create may be an orbit-rs 0.1 creator's, which takes no
+ * lock: while it may still write the header, the joiner looks again, letting go of the
+ * lock in between. Once it saw none, a header that is not valid may be one being stored
+ * field by field: that too is looked at again until the grace period is over.
+ */
+static int attach_segment(int fd, const struct region_spec *spec, bool created, void **base)
+{
+	struct timespec pause = { .tv_nsec = REGION_GRACE_POLL_NS };
+	uint64_t watched_since = 0;
+	struct stat st;
+	int ret;
+
+	for (;;) {
+		bool missing;
+
+		ret = lock_segment(fd);
+		if (ret < 0)
+			return ret;
+		ret = examine(fd, spec, &st);
+		missing = ret == REGION_UNFORMATTED || (ret == -EPROTO && watched_since);
+		if (created || !missing || !creator_may_come(&st, &watched_since))
+			break;
+		flock(fd, LOCK_UN);
+		nanosleep(&pause, NULL);
+	}
 	if (ret == REGION_UNFORMATTED)
 		ret = format_segment(fd, spec, &st);
 	return ret < 0 ? ret : map_segment(fd, spec->size, base);
@@ -235,9 +285,7 @@ int region_open_shm(const struct region_spec *spec, struct region *region)
 		orbit_log_debug("%s: shm_open: errno %d", spec->name, -fd);
 		return fd;
 	}
-	ret = lock_segment(fd);
-	if (ret == 0)
-		ret = attach_segment(fd, spec, &base);
+	ret = attach_segment(fd, spec, created, &base);
 	/* Explicitly: the mapping keeps the open file alive, and with it a lock close() would leave. */
 	flock(fd, LOCK_UN);
 	/*

@@ -760,6 +760,155 @@ START_TEST(test_zeroed_magic_under_members)
 }
 END_TEST
 
+/* ---- an orbit-rs 0.1 creator, which takes no lock ---- */
+
+/* Where the test holds such a creator while liborbit joiners open its object. */
+enum seed_hold {
+	SEED_HELD_CREATED, /* the object exists, at size zero */
+	SEED_HELD_SIZED,   /* sized and mapped, its header not written */
+	SEED_NOT_HELD,	   /* creator and joiners start together */
+};
+
+#define SEED_JOINERS 4
+#define SEED_FRAMES  8 /* SEED_JOINERS * SEED_FRAMES < CAPACITY: nothing is overwritten */
+/* The creator's own pace between sizing the object and writing its header. */
+#define SEED_HEADER_DELAY_MS 100
+#define SEED_TOGETHER_ROUNDS 4
+
+/*
+ * Creates the object as orbit-rs 0.1 does, with no lock: shm_open, ftruncate, mmap, and
+ * after a short while the layout 1 header, field by field, magic first. It says 'H' when
+ * at `hold`, and 'D' once the header is written; it keeps the mapping until told to go.
+ * Whoever created the name first, it stays out of the way if it was not this process.
+ */
+static int run_seed_creator(const struct step_ends *ends, const void *arg)
+{
+	const enum seed_hold *hold = arg;
+	const struct seg_layout *l = &seg_layout_v1;
+	size_t size = seg_size(CAPACITY, SEG_V1_PAYLOAD);
+	char name[512];
+	uint8_t *base;
+	int fd;
+
+	seg_shm_name(name, sizeof(name), fixture_fleet_name, KIND);
+	fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return errno == EEXIST && *hold == SEED_NOT_HELD ? PEER_OK : PEER_CALL;
+	if (*hold == SEED_HELD_CREATED && (step_say(ends, 'H') < 0 || step_hear(ends) < 0))
+		return PEER_CALL;
+	if (ftruncate(fd, (off_t)size) < 0)
+		return PEER_CALL;
+	base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (base == MAP_FAILED)
+		return PEER_CALL;
+	if (*hold == SEED_HELD_SIZED && (step_say(ends, 'H') < 0 || step_hear(ends) < 0))
+		return PEER_CALL;
+	test_sleep_ms(SEED_HEADER_DELAY_MS);
+	seg_store32(base, l->hdr_magic, SEG_MAGIC);
+	seg_store32(base, l->hdr_version, l->version);
+	seg_store8(base, l->hdr_kind, KIND);
+	seg_store64(base, l->hdr_capacity, CAPACITY);
+	seg_store64(base, l->hdr_write_pos, 0);
+	if (step_say(ends, 'D') < 0 || step_hear(ends) < 0)
+		return PEER_CALL;
+	return PEER_OK;
+}
+
+struct seed_joiner_args {
+	uint16_t node;
+	int pause; /* say 'L' at the creation lock and wait for the word */
+};
+
+/* A liborbit process joining the seed's ring: it writes its frames, all of which must stay. */
+static int run_seed_joiner(const struct step_ends *ends, const void *arg)
+{
+	const struct seed_joiner_args *a = arg;
+	orbit_fleet_options_t opts = fixture_options(CAPACITY, SEG_V1_PAYLOAD);
+	orbit_fleet_t *f;
+	orbit_ring_t *ring;
+	int ret;
+
+	if (orbit_fleet_join_shm(fixture_fleet_name, a->node, PEER_FLEET_SIZE, &opts, &f) < 0)
+		return PEER_JOIN;
+	if (a->pause)
+		lock_pause_arm(ends->say, ends->hear);
+	else if (step_say(ends, 'S') < 0 || step_hear(ends) < 0)
+		return PEER_CALL;
+	ret = orbit_fleet_ring(f, KIND, &ring);
+	if (ret < 0) {
+		fprintf(stderr, "node %u: orbit_fleet_ring: %d\n", a->node, ret);
+		return PEER_RING;
+	}
+	for (uint64_t seq = 0; seq < SEED_FRAMES; seq++)
+		if (pattern_write(ring, a->node, seq, NULL) < 0)
+			return PEER_CALL;
+	return PEER_OK;
+}
+
+/* Every joiner's frames are in the ring, whole: none was lost to a header written late. */
+static void assert_seed_joiners_frames(void)
+{
+	static uint8_t buf[300];
+	uint32_t per_node[SEED_JOINERS] = { 0 };
+	orbit_frame_t frame;
+	orbit_ring_t *ring;
+	uint16_t writer;
+	uint64_t seq;
+
+	ring = join_ring(fixture_fleet_name, SEED_JOINERS, SEG_V1_PAYLOAD, KIND);
+	ck_assert_uint_eq(orbit_ring_head(ring), SEED_JOINERS * SEED_FRAMES);
+	for (uint64_t c = 0; c < SEED_JOINERS * SEED_FRAMES; c++) {
+		ck_assert_int_eq(orbit_ring_read_at(ring, c, &frame, buf, sizeof(buf)), 0);
+		ck_assert_int_eq(pattern_verify(ring, &frame, buf, &writer, &seq), 0);
+		ck_assert_uint_lt(writer, SEED_JOINERS);
+		per_node[writer]++;
+	}
+	for (int n = 0; n < SEED_JOINERS; n++)
+		ck_assert_uint_eq(per_node[n], SEED_FRAMES);
+	orbit_fleet_leave(fixture_fleet);
+	fixture_fleet = NULL;
+}
+
+/* One round: the creator held at `hold` (or not), the joiners let go while it is. */
+static void seed_round(enum seed_hold hold)
+{
+	struct seed_joiner_args args[SEED_JOINERS];
+	struct stepped creator, joiners[SEED_JOINERS];
+
+	creator = step_spawn(run_seed_creator, &hold);
+	if (hold != SEED_NOT_HELD)
+		step_expect(&creator, 'H');
+	for (int n = 0; n < SEED_JOINERS; n++) {
+		args[n] = (struct seed_joiner_args){ .node = (uint16_t)n,
+						     .pause = hold != SEED_NOT_HELD };
+		joiners[n] = step_spawn(run_seed_joiner, &args[n]);
+		/* Held: each has opened the creator's object and is at its lock. */
+		step_expect(&joiners[n], hold != SEED_NOT_HELD ? 'L' : 'S');
+	}
+	for (int n = 0; n < SEED_JOINERS; n++)
+		step_go(&joiners[n]);
+	if (hold != SEED_NOT_HELD)
+		step_go(&creator);
+	for (int n = 0; n < SEED_JOINERS; n++)
+		ck_assert_int_eq(step_reap(&joiners[n]), PEER_OK);
+	/* The creator stays mapped to the end: a truncation would have killed it. */
+	if (read(creator.said, &(char){ 0 }, 1) == 1)
+		step_go(&creator);
+	ck_assert_int_eq(step_reap(&creator), PEER_OK);
+	assert_seed_joiners_frames();
+}
+
+START_TEST(test_seed_creator_races_joiners)
+{
+	enum seed_hold hold = (enum seed_hold)_i;
+
+	for (int round = 0; round < (hold == SEED_NOT_HELD ? SEED_TOGETHER_ROUNDS : 1); round++) {
+		seed_round(hold);
+		test_unlink_fleet(fixture_fleet_name);
+	}
+}
+END_TEST
+
 static Suite *xproc_suite(void)
 {
 	Suite *suite = suite_create("xproc");
@@ -783,6 +932,7 @@ static Suite *xproc_suite(void)
 			    CREATOR_FAILURES * TEST_ARRAY_SIZE(big_rings));
 	/* The members are forked children: the fork variants cover both layouts. */
 	tcase_add_loop_test(join, test_zeroed_magic_under_members, 0, 2);
+	tcase_add_loop_test(join, test_seed_creator_races_joiners, 0, SEED_NOT_HELD + 1);
 	return suite;
 }
 
