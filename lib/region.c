@@ -19,7 +19,7 @@
 #include "log.h"
 
 #define REGION_ALIGN 64
-/* How long a joiner waits for another process that is formatting the segment. */
+/* How long a joiner waits for the holder of the creation lock to show some progress. */
 #define REGION_LOCK_TIMEOUT_NS (2ull * 1000000000ull)
 #define REGION_LOCK_POLL_NS    (200ull * 1000ull)
 /*
@@ -70,22 +70,48 @@ static int shm_open_or_create(const char *name, mode_t mode, bool *created)
 	}
 }
 
+/* What a formatter visibly changes as it works: the object's size, then its reserved pages. */
+struct progress {
+	off_t size;
+	blkcnt_t blocks;
+};
+
+/* Whether the object changed since the last look, which it records. */
+static bool progressed(int fd, struct progress *last)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0 || (st.st_size == last->size && st.st_blocks == last->blocks))
+		return false;
+	*last = (struct progress){ .size = st.st_size, .blocks = st.st_blocks };
+	return true;
+}
+
 /*
  * Creation and validation happen under an exclusive flock(2) on the object. The
  * kernel drops the lock when its holder dies, so a creator killed half-way leaves
- * an unformatted object the next joiner formats, never a wedged one. Bounded, so a
- * stopped (not dead) holder makes joiners fail with -ETIMEDOUT instead of hanging.
+ * an unformatted object the next joiner formats, never a wedged one. The wait follows
+ * the holder's progress, not a fixed deadline: however big the ring, a joiner waits as
+ * long as the holder keeps sizing the object or reserving its pages. A holder that shows
+ * none for REGION_LOCK_TIMEOUT_NS (stopped, not dead) makes joiners fail with -ETIMEDOUT
+ * instead of hanging.
  */
 static int lock_segment(int fd)
 {
 	struct timespec pause = { .tv_nsec = REGION_LOCK_POLL_NS };
+	struct progress last = { .size = -1, .blocks = -1 };
 	uint64_t deadline = clock_mono_ns() + REGION_LOCK_TIMEOUT_NS;
 
 	while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		uint64_t now;
+
 		if (errno != EWOULDBLOCK && errno != EINTR)
 			return -errno;
 		/* By the clock, not by naps counted: on a busy machine each nap runs long. */
-		if (clock_mono_ns() >= deadline)
+		now = clock_mono_ns();
+		if (progressed(fd, &last))
+			deadline = now + REGION_LOCK_TIMEOUT_NS;
+		else if (now >= deadline)
 			return -ETIMEDOUT;
 		nanosleep(&pause, NULL);
 	}

@@ -17,6 +17,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -909,6 +910,146 @@ START_TEST(test_seed_creator_races_joiners)
 }
 END_TEST
 
+/* ---- a formatter that is slow, and making progress ---- */
+
+/* 1024 slots of layout 1 (320 KiB), reserved a step at a time over 3 s: longer than a
+ * joiner waits for a lock holder that shows no progress. */
+#define SLOW_CAPACITY 1024
+#define SLOW_STEPS    30
+#define SLOW_STEP_MS  100
+
+/* Says 'L' at the creation lock; once it may go on, joins: exits with PEER_OK or the errno. */
+static int run_lock_waiter(const struct step_ends *ends, const void *arg)
+{
+	orbit_fleet_options_t opts = fixture_options(SLOW_CAPACITY, SEG_V1_PAYLOAD);
+	orbit_fleet_t *f;
+	orbit_ring_t *ring;
+	int ret;
+
+	(void)arg;
+	if (orbit_fleet_join_shm(fixture_fleet_name, 1, PEER_FLEET_SIZE, &opts, &f) < 0)
+		return PEER_JOIN;
+	lock_pause_arm(ends->say, ends->hear);
+	ret = orbit_fleet_ring(f, KIND, &ring);
+	if (ret < 0)
+		return -ret;
+	return pattern_write(ring, 1, 0, NULL) < 0 ? PEER_CALL : PEER_OK;
+}
+
+/*
+ * This process creates the ring as a liborbit creator does, under the lock, but slowly:
+ * it sizes the object and reserves its pages a step at a time. A joiner waiting for the
+ * lock all that time sees the object change, and does not give up.
+ */
+START_TEST(test_slow_formatter_keeps_joiners)
+{
+	orbit_fleet_options_t opts = fixture_options(SLOW_CAPACITY, SEG_V1_PAYLOAD);
+	struct seg_header header = seg_header_of(KIND, SLOW_CAPACITY, SEG_V1_PAYLOAD);
+	uint64_t size = seg_header_object_size(&header);
+	struct stepped waiter;
+	char name[512];
+	int fd;
+
+	seg_shm_name(name, sizeof(name), fixture_fleet_name, KIND);
+	fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(flock(fd, LOCK_EX), 0);
+	waiter = step_spawn(run_lock_waiter, NULL);
+	step_expect(&waiter, 'L');
+	step_go(&waiter);
+
+	ck_assert_int_eq(ftruncate(fd, (off_t)size), 0);
+	for (int step = 1; step <= SLOW_STEPS; step++) {
+		test_sleep_ms(SLOW_STEP_MS);
+		ck_assert_int_eq(posix_fallocate(fd, 0, (off_t)(size * step / SLOW_STEPS)), 0);
+	}
+	ck_assert_int_eq(seg_write_header(fd, &header, size), 0);
+	ck_assert_int_eq(flock(fd, LOCK_UN), 0);
+	close(fd);
+	ck_assert_int_eq(step_reap(&waiter), PEER_OK);
+	ck_assert_int_eq(
+		orbit_fleet_join_shm(fixture_fleet_name, 2, PEER_FLEET_SIZE, &opts, &fixture_fleet),
+		0);
+	assert_frames_of(fixture_ring(fixture_fleet, KIND), 1, 1);
+}
+END_TEST
+
+/* ---- many joiners of a big ring ---- */
+
+/* 2048 slots of 1 MiB (the largest payload): 2 GiB and 128 KiB, formatted by one of them. */
+#define HUGE_CAPACITY 2048
+#define HUGE_PAYLOAD  (1u << 20)
+#define HUGE_JOINERS  8
+
+/* Says 'S', joins on the word, writes one frame: exits with PEER_OK or the join's errno. */
+static int run_huge_joiner(const struct step_ends *ends, const void *arg)
+{
+	const uint16_t *node = arg;
+	orbit_fleet_options_t opts = fixture_options(HUGE_CAPACITY, HUGE_PAYLOAD);
+	orbit_fleet_t *f;
+	orbit_ring_t *ring;
+	int ret;
+
+	if (orbit_fleet_join_shm(fixture_fleet_name, *node, PEER_FLEET_SIZE, &opts, &f) < 0)
+		return PEER_JOIN;
+	if (step_say(ends, 'S') < 0 || step_hear(ends) < 0)
+		return PEER_CALL;
+	ret = orbit_fleet_ring(f, KIND, &ring);
+	if (ret < 0)
+		return -ret;
+	return pattern_write(ring, *node, 0, NULL) < 0 ? PEER_CALL : PEER_OK;
+}
+
+/*
+ * Joiners released together on a ring that takes a while to format: those who wait for
+ * the creation lock keep waiting while its holder makes progress, and none times out.
+ */
+START_TEST(test_huge_ring_joined_together)
+{
+	orbit_fleet_options_t opts = fixture_options(HUGE_CAPACITY, HUGE_PAYLOAD);
+	uint64_t size = seg_size(HUGE_CAPACITY, HUGE_PAYLOAD);
+	struct stepped joiners[HUGE_JOINERS];
+	uint16_t nodes[HUGE_JOINERS];
+	int timeouts = 0, failures = 0;
+	struct statvfs vfs;
+	char name[512];
+
+	ck_assert_int_eq(statvfs("/dev/shm", &vfs), 0);
+	if ((uint64_t)vfs.f_bavail * vfs.f_frsize < size + (size >> 3)) {
+		fprintf(stderr,
+			"test_huge_ring_joined_together skipped: /dev/shm has %llu bytes free, "
+			"the ring needs %llu\n",
+			(unsigned long long)vfs.f_bavail * vfs.f_frsize, (unsigned long long)size);
+		return;
+	}
+	for (int n = 0; n < HUGE_JOINERS; n++) {
+		nodes[n] = (uint16_t)n;
+		joiners[n] = step_spawn(run_huge_joiner, &nodes[n]);
+		step_expect(&joiners[n], 'S');
+	}
+	for (int n = 0; n < HUGE_JOINERS; n++)
+		step_go(&joiners[n]);
+	for (int n = 0; n < HUGE_JOINERS; n++) {
+		int status = step_reap(&joiners[n]);
+
+		timeouts += status == ETIMEDOUT;
+		failures += status != PEER_OK;
+	}
+	fprintf(stderr, "%d joiners of a %llu-byte ring: %d timed out, %d failed\n", HUGE_JOINERS,
+		(unsigned long long)size, timeouts, failures);
+	ck_assert_int_eq(timeouts, 0);
+	ck_assert_int_eq(failures, 0);
+	ck_assert_int_eq(orbit_fleet_join_shm(fixture_fleet_name, HUGE_JOINERS, PEER_FLEET_SIZE,
+					      &opts, &fixture_fleet),
+			 0);
+	ck_assert_uint_eq(orbit_ring_head(fixture_ring(fixture_fleet, KIND)), HUGE_JOINERS);
+	orbit_fleet_leave(fixture_fleet);
+	fixture_fleet = NULL;
+	seg_shm_name(name, sizeof(name), fixture_fleet_name, KIND);
+	ck_assert_int_eq(shm_unlink(name), 0);
+}
+END_TEST
+
 static Suite *xproc_suite(void)
 {
 	Suite *suite = suite_create("xproc");
@@ -933,6 +1074,8 @@ static Suite *xproc_suite(void)
 	/* The members are forked children: the fork variants cover both layouts. */
 	tcase_add_loop_test(join, test_zeroed_magic_under_members, 0, 2);
 	tcase_add_loop_test(join, test_seed_creator_races_joiners, 0, SEED_NOT_HELD + 1);
+	tcase_add_test(join, test_slow_formatter_keeps_joiners);
+	tcase_add_test(join, test_huge_ring_joined_together);
 	return suite;
 }
 
