@@ -413,6 +413,9 @@ struct step_ends {
 
 typedef int step_body(const struct step_ends *ends, const void *arg);
 
+/* The handle a child joins into (NULL in the test's process): left when its body returns. */
+static orbit_fleet_t *step_fleet;
+
 /* A forked child and the test's ends of its pipes. */
 struct stepped {
 	pid_t pid;
@@ -433,9 +436,13 @@ static struct stepped step_spawn(step_body *body, const void *arg)
 		struct step_ends ends = { .say = up[1], .hear = down[0] };
 
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		int status;
+
 		close(up[0]);
 		close(down[1]);
-		_exit(body(&ends, arg));
+		status = body(&ends, arg);
+		orbit_fleet_leave(step_fleet);
+		_exit(status);
 	}
 	close(up[1]);
 	close(down[0]);
@@ -533,16 +540,16 @@ static int limit_address_space(unsigned long spare)
 static int run_failing_creator(const struct step_ends *ends, const void *arg)
 {
 	const struct join_args *a = arg;
-	orbit_fleet_t *f;
 	orbit_ring_t *ring;
 	int ret;
 
-	if (orbit_fleet_join_shm(fixture_fleet_name, a->node, PEER_FLEET_SIZE, &a->opts, &f) < 0)
+	if (orbit_fleet_join_shm(fixture_fleet_name, a->node, PEER_FLEET_SIZE, &a->opts,
+				 &step_fleet) < 0)
 		return PEER_JOIN;
 	if (a->failure == CREATOR_CANNOT_MAP && limit_address_space(ADDRESS_SPARE) < 0)
 		return PEER_USAGE;
 	lock_pause_arm(ends->say, ends->hear);
-	ret = orbit_fleet_ring(f, KIND, &ring);
+	ret = orbit_fleet_ring(step_fleet, KIND, &ring);
 	return ret < 0 ? -ret : PEER_OK;
 }
 
@@ -555,15 +562,15 @@ static int run_waiting_joiner(const struct step_ends *ends, const void *arg)
 	const struct join_args *a = arg;
 	static uint8_t buf[1u << 20];
 	orbit_frame_t frame;
-	orbit_fleet_t *f;
 	orbit_ring_t *ring;
 	uint16_t writer;
 	uint64_t seq;
 
-	if (orbit_fleet_join_shm(fixture_fleet_name, a->node, PEER_FLEET_SIZE, &a->opts, &f) < 0)
+	if (orbit_fleet_join_shm(fixture_fleet_name, a->node, PEER_FLEET_SIZE, &a->opts,
+				 &step_fleet) < 0)
 		return PEER_JOIN;
 	lock_pause_arm(ends->say, ends->hear);
-	if (orbit_fleet_ring(f, KIND, &ring) < 0)
+	if (orbit_fleet_ring(step_fleet, KIND, &ring) < 0)
 		return PEER_RING;
 	if (pattern_write(ring, a->node, 0, NULL) < 0 || step_say(ends, 'J') < 0 ||
 	    step_hear(ends) < 0)
@@ -688,12 +695,12 @@ static int run_live_member(const struct step_ends *ends, const void *arg)
 	orbit_id_t ids[MEMBER_FRAMES];
 	static uint8_t buf[300];
 	orbit_frame_t frame;
-	orbit_fleet_t *f;
 	orbit_ring_t *ring;
 
-	if (orbit_fleet_join_shm(fixture_fleet_name, a->node, PEER_FLEET_SIZE, &opts, &f) < 0)
+	if (orbit_fleet_join_shm(fixture_fleet_name, a->node, PEER_FLEET_SIZE, &opts, &step_fleet) <
+	    0)
 		return PEER_JOIN;
-	if (orbit_fleet_ring(f, KIND, &ring) < 0)
+	if (orbit_fleet_ring(step_fleet, KIND, &ring) < 0)
 		return PEER_RING;
 	for (uint64_t seq = 0; seq < MEMBER_FRAMES; seq++)
 		if (pattern_write(ring, a->node, seq, &ids[seq]) < 0)
@@ -825,17 +832,17 @@ static int run_seed_joiner(const struct step_ends *ends, const void *arg)
 {
 	const struct seed_joiner_args *a = arg;
 	orbit_fleet_options_t opts = fixture_options(CAPACITY, SEG_V1_PAYLOAD);
-	orbit_fleet_t *f;
 	orbit_ring_t *ring;
 	int ret;
 
-	if (orbit_fleet_join_shm(fixture_fleet_name, a->node, PEER_FLEET_SIZE, &opts, &f) < 0)
+	if (orbit_fleet_join_shm(fixture_fleet_name, a->node, PEER_FLEET_SIZE, &opts, &step_fleet) <
+	    0)
 		return PEER_JOIN;
 	if (a->pause)
 		lock_pause_arm(ends->say, ends->hear);
 	else if (step_say(ends, 'S') < 0 || step_hear(ends) < 0)
 		return PEER_CALL;
-	ret = orbit_fleet_ring(f, KIND, &ring);
+	ret = orbit_fleet_ring(step_fleet, KIND, &ring);
 	if (ret < 0) {
 		fprintf(stderr, "node %u: orbit_fleet_ring: %d\n", a->node, ret);
 		return PEER_RING;
@@ -922,15 +929,14 @@ END_TEST
 static int run_lock_waiter(const struct step_ends *ends, const void *arg)
 {
 	orbit_fleet_options_t opts = fixture_options(SLOW_CAPACITY, SEG_V1_PAYLOAD);
-	orbit_fleet_t *f;
 	orbit_ring_t *ring;
 	int ret;
 
 	(void)arg;
-	if (orbit_fleet_join_shm(fixture_fleet_name, 1, PEER_FLEET_SIZE, &opts, &f) < 0)
+	if (orbit_fleet_join_shm(fixture_fleet_name, 1, PEER_FLEET_SIZE, &opts, &step_fleet) < 0)
 		return PEER_JOIN;
 	lock_pause_arm(ends->say, ends->hear);
-	ret = orbit_fleet_ring(f, KIND, &ring);
+	ret = orbit_fleet_ring(step_fleet, KIND, &ring);
 	if (ret < 0)
 		return -ret;
 	return pattern_write(ring, 1, 0, NULL) < 0 ? PEER_CALL : PEER_OK;
@@ -986,15 +992,15 @@ static int run_huge_joiner(const struct step_ends *ends, const void *arg)
 {
 	const uint16_t *node = arg;
 	orbit_fleet_options_t opts = fixture_options(HUGE_CAPACITY, HUGE_PAYLOAD);
-	orbit_fleet_t *f;
 	orbit_ring_t *ring;
 	int ret;
 
-	if (orbit_fleet_join_shm(fixture_fleet_name, *node, PEER_FLEET_SIZE, &opts, &f) < 0)
+	if (orbit_fleet_join_shm(fixture_fleet_name, *node, PEER_FLEET_SIZE, &opts, &step_fleet) <
+	    0)
 		return PEER_JOIN;
 	if (step_say(ends, 'S') < 0 || step_hear(ends) < 0)
 		return PEER_CALL;
-	ret = orbit_fleet_ring(f, KIND, &ring);
+	ret = orbit_fleet_ring(step_fleet, KIND, &ring);
 	if (ret < 0)
 		return -ret;
 	return pattern_write(ring, *node, 0, NULL) < 0 ? PEER_CALL : PEER_OK;
