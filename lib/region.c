@@ -19,9 +19,16 @@
 #include "log.h"
 
 #define REGION_ALIGN 64
-/* How long a joiner waits for another process that is formatting the segment. */
+/* How long a joiner waits for the holder of the creation lock to show some progress. */
 #define REGION_LOCK_TIMEOUT_NS (2ull * 1000000000ull)
 #define REGION_LOCK_POLL_NS    (200ull * 1000ull)
+/*
+ * How long an object without a header may still get one from an orbit-rs 0.1 creator,
+ * counted from the object's last change: such creators take no lock, and write the
+ * header a little after they size the object.
+ */
+#define REGION_CREATOR_GRACE_NS (1000ull * 1000000ull)
+#define REGION_GRACE_POLL_NS	(1000ull * 1000ull)
 
 int region_open_local(const struct region_spec *spec, struct region *region)
 {
@@ -31,7 +38,7 @@ int region_open_local(const struct region_spec *spec, struct region *region)
 	if (posix_memalign(&base, REGION_ALIGN, spec->size))
 		return -ENOMEM;
 	memset(base, 0, spec->size);
-	ret = spec->init(base, spec->size, spec->ctx);
+	ret = spec->init(base, spec->head_len, spec->ctx);
 	if (ret < 0) {
 		free(base);
 		return ret;
@@ -63,22 +70,48 @@ static int shm_open_or_create(const char *name, mode_t mode, bool *created)
 	}
 }
 
+/* What a formatter visibly changes as it works: the object's size, then its reserved pages. */
+struct progress {
+	off_t size;
+	blkcnt_t blocks;
+};
+
+/* Whether the object changed since the last look, which it records. */
+static bool progressed(int fd, struct progress *last)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0 || (st.st_size == last->size && st.st_blocks == last->blocks))
+		return false;
+	*last = (struct progress){ .size = st.st_size, .blocks = st.st_blocks };
+	return true;
+}
+
 /*
  * Creation and validation happen under an exclusive flock(2) on the object. The
  * kernel drops the lock when its holder dies, so a creator killed half-way leaves
- * an unformatted object the next joiner formats, never a wedged one. Bounded, so a
- * stopped (not dead) holder makes joiners fail with -ETIMEDOUT instead of hanging.
+ * an unformatted object the next joiner formats, never a wedged one. The wait follows
+ * the holder's progress, not a fixed deadline: however big the ring, a joiner waits as
+ * long as the holder keeps sizing the object or reserving its pages. A holder that shows
+ * none for REGION_LOCK_TIMEOUT_NS (stopped, not dead) makes joiners fail with -ETIMEDOUT
+ * instead of hanging.
  */
 static int lock_segment(int fd)
 {
 	struct timespec pause = { .tv_nsec = REGION_LOCK_POLL_NS };
+	struct progress last = { .size = -1, .blocks = -1 };
 	uint64_t deadline = clock_mono_ns() + REGION_LOCK_TIMEOUT_NS;
 
 	while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		uint64_t now;
+
 		if (errno != EWOULDBLOCK && errno != EINTR)
 			return -errno;
 		/* By the clock, not by naps counted: on a busy machine each nap runs long. */
-		if (clock_mono_ns() >= deadline)
+		now = clock_mono_ns();
+		if (progressed(fd, &last))
+			deadline = now + REGION_LOCK_TIMEOUT_NS;
+		else if (now >= deadline)
 			return -ETIMEDOUT;
 		nanosleep(&pause, NULL);
 	}
@@ -126,64 +159,149 @@ static int map_segment(int fd, size_t size, void **base)
 /*
  * Reserves every page before anything touches them: on a full /dev/shm ftruncate
  * alone succeeds and the first store raises SIGBUS; posix_fallocate says ENOSPC.
+ * Pages are not reserved twice: on tmpfs a second posix_fallocate clears every page
+ * the first one reserved, seconds for a big ring left by a formatter that died.
  */
-static int reserve_and_format(int fd, const struct region_spec *spec, void **base)
+static int reserve_pages(int fd, const struct region_spec *spec, const struct stat *st)
 {
 	int ret;
 
-	if (ftruncate(fd, 0) < 0 || ftruncate(fd, (off_t)spec->size) < 0)
-		return -errno;
-	ret = posix_fallocate(fd, 0, (off_t)spec->size);
+	if ((uint64_t)st->st_blocks * 512 >= spec->size)
+		return 0;
+	/* tmpfs gives up on any signal, even a stop, and undoes it: it is safe to repeat. */
+	do
+		ret = posix_fallocate(fd, 0, (off_t)spec->size);
+	while (ret == EINTR);
 	if (ret) {
 		orbit_log_debug("%s: cannot reserve %zu bytes: errno %d", spec->name, spec->size,
 				ret);
 		return -ret;
 	}
-	if (fchmod(fd, spec->mode) < 0)
-		return -errno;
-	ret = map_segment(fd, spec->size, base);
+	return 0;
+}
+
+/*
+ * Publishes the header in one write to the first page: the kernel acts on a fatal
+ * signal only between pages, so a formatter that dies leaves all of it or none.
+ */
+static int write_header(int fd, const struct region_spec *spec)
+{
+	uint8_t head[REGION_HEAD_MAX] = { 0 };
+	ssize_t n;
+	int ret;
+
+	ret = spec->init(head, spec->head_len, spec->ctx);
 	if (ret < 0)
 		return ret;
-	memset(*base, 0, spec->size);
-	ret = spec->init(*base, spec->size, spec->ctx);
-	if (ret < 0)
-		munmap(*base, spec->size);
-	return ret;
+	n = pwrite(fd, head, spec->head_len, 0);
+	if (n < 0)
+		return -errno;
+	return (size_t)n == spec->head_len ? 0 : -EIO;
 }
 
-/* On failure the object is cut back to nothing, so no one maps unreserved pages. */
-static int format_segment(int fd, const struct region_spec *spec, void **base)
+/*
+ * Formats, under the lock, an object nobody wrote a header into: grows it if it is
+ * empty, reserves its pages, sets its mode and writes the header. It never shrinks or
+ * clears it: another process may have it mapped, and tmpfs pages read zero until
+ * written. A failure leaves it as it is, for the next joiner to format.
+ */
+static int format_segment(int fd, const struct region_spec *spec, const struct stat *st)
 {
-	int ret = reserve_and_format(fd, spec, base);
+	int ret;
 
-	if (ret < 0 && ftruncate(fd, 0) < 0)
-		orbit_log_debug("%s: cannot truncate after a failed format", spec->name);
-	return ret;
+	if (st->st_size == 0 && ftruncate(fd, (off_t)spec->size) < 0)
+		return -errno;
+	ret = reserve_pages(fd, spec, st);
+	if (ret < 0)
+		return ret;
+	if (fchmod(fd, spec->mode) < 0)
+		return -errno;
+	return write_header(fd, spec);
 }
 
-/* Maps a valid segment, or formats one whose creator died before finishing it. */
-static int attach_segment(int fd, const struct region_spec *spec, const struct stat *st,
-			  void **base)
+/* What the object under the lock is: REGION_UNFORMATTED, 0 (valid) or a negative errno. */
+static int examine(int fd, const struct region_spec *spec, struct stat *st)
 {
 	uint8_t head[REGION_HEAD_MAX];
 	ssize_t got;
 	int ret;
 
-	/* Empty: its creator died before ftruncate. */
+	if (fstat(fd, st) < 0)
+		return -errno;
+	ret = check_owner(spec->name, st, spec->mode);
+	if (ret < 0)
+		return ret;
 	if (st->st_size == 0)
-		return format_segment(fd, spec, base);
+		return REGION_UNFORMATTED;
 	got = pread(fd, head, spec->head_len, 0);
 	if (got < 0)
 		return -errno;
 	ret = spec->check(head, (size_t)got, (uint64_t)st->st_size, spec->ctx);
+	/* Whoever sized it meant that size: resizing it is not ours to do. */
+	if (ret == REGION_UNFORMATTED && (uint64_t)st->st_size != spec->size) {
+		orbit_log_debug("%s: %lld bytes and no header, the fleet expects %zu bytes",
+				spec->name, (long long)st->st_size, spec->size);
+		return -EPROTO;
+	}
+	return ret;
+}
+
+static uint64_t timespec_ns(const struct timespec *t)
+{
+	return (uint64_t)t->tv_sec * 1000000000u + (uint64_t)t->tv_nsec;
+}
+
+/*
+ * Whether a creator that takes no lock may still write the header: until the object has
+ * been left alone for the grace period by its change times, and, as the wall clock can
+ * be set back, for no longer than that since this joiner began to watch it.
+ */
+static bool creator_may_come(const struct stat *st, uint64_t *watched_since)
+{
+	uint64_t changed = timespec_ns(&st->st_ctim), now = clock_mono_ns();
+
+	if (timespec_ns(&st->st_mtim) > changed)
+		changed = timespec_ns(&st->st_mtim);
+	if (!*watched_since)
+		*watched_since = now;
+	return clock_unix_ms() * 1000000u < changed + REGION_CREATOR_GRACE_NS &&
+	       now - *watched_since < REGION_CREATOR_GRACE_NS;
+}
+
+/*
+ * Locks the object and maps it if valid, or formats it if nobody wrote its header. An
+ * object this process did not create may be an orbit-rs 0.1 creator's, which takes no
+ * lock: while it may still write the header, the joiner looks again, letting go of the
+ * lock in between. Once it saw none, a header that is not valid may be one being stored
+ * field by field: that too is looked at again until the grace period is over.
+ */
+static int attach_segment(int fd, const struct region_spec *spec, bool created, void **base)
+{
+	struct timespec pause = { .tv_nsec = REGION_GRACE_POLL_NS };
+	uint64_t watched_since = 0;
+	struct stat st;
+	int ret;
+
+	for (;;) {
+		bool missing;
+
+		ret = lock_segment(fd);
+		if (ret < 0)
+			return ret;
+		ret = examine(fd, spec, &st);
+		missing = ret == REGION_UNFORMATTED || (ret == -EPROTO && watched_since);
+		if (created || !missing || !creator_may_come(&st, &watched_since))
+			break;
+		flock(fd, LOCK_UN);
+		nanosleep(&pause, NULL);
+	}
 	if (ret == REGION_UNFORMATTED)
-		return format_segment(fd, spec, base);
+		ret = format_segment(fd, spec, &st);
 	return ret < 0 ? ret : map_segment(fd, spec->size, base);
 }
 
 int region_open_shm(const struct region_spec *spec, struct region *region)
 {
-	struct stat st;
 	bool created;
 	void *base = NULL;
 	int fd, ret;
@@ -193,15 +311,13 @@ int region_open_shm(const struct region_spec *spec, struct region *region)
 		orbit_log_debug("%s: shm_open: errno %d", spec->name, -fd);
 		return fd;
 	}
-	ret = lock_segment(fd);
-	if (ret == 0)
-		ret = fstat(fd, &st) < 0 ? -errno : check_owner(spec->name, &st, spec->mode);
-	if (ret == 0)
-		ret = attach_segment(fd, spec, &st, &base);
-	if (ret < 0 && created)
-		shm_unlink(spec->name);
+	ret = attach_segment(fd, spec, created, &base);
 	/* Explicitly: the mapping keeps the open file alive, and with it a lock close() would leave. */
 	flock(fd, LOCK_UN);
+	/*
+	 * A failure leaves the name: another process may have the object open already, and
+	 * removing the name would split the fleet between it and everyone who joins later.
+	 */
 	if (ret < 0 || !spec->keep_fd) {
 		close(fd);
 		fd = -1;

@@ -19,14 +19,17 @@ struct region {
 	int fd;	     /* the object, kept open when the spec asked for it; else -1 */
 };
 
-/* Formats fresh zeroed memory. Called once, before anyone else can use the region. */
-typedef int (*region_init_fn)(void *base, size_t size, void *ctx);
+/*
+ * Writes the header of a new region into head (head_len bytes, zero on entry); the rest
+ * of the region is zero. The region publishes it whole: for a segment, in one write.
+ */
+typedef int (*region_init_fn)(void *head, size_t head_len, void *ctx);
 
 /*
  * Validates an existing segment from a private copy of its first head_len bytes
  * (fewer if the object is shorter) and its real size, before anything is mapped.
- * Returns 0, a negative errno, or REGION_UNFORMATTED when a creator died before
- * finishing the header: the region then formats it afresh.
+ * Returns 0, a negative errno, or REGION_UNFORMATTED when the header is all zero:
+ * nobody ever wrote it, and the region formats the segment if its size is right.
  */
 typedef int (*region_check_fn)(const void *head, size_t head_len, uint64_t object_size, void *ctx);
 

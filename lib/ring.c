@@ -306,16 +306,17 @@ static uint64_t head_u64(const uint8_t *head, uint32_t offset)
 	return v;
 }
 
-static int ring_format(void *base, size_t size, void *opaque)
+static int ring_format(void *head, size_t head_len, void *opaque)
 {
 	const struct ring_open_ctx *ctx = opaque;
 	const orbit_ring_t *ring = ctx->ring;
 	const struct ring_layout *layout = ring->layout;
-	uint8_t *h = base;
+	uint8_t *h = head;
 	uint64_t capacity = ring->capacity;
-	uint32_t version = layout->version;
+	uint32_t magic = RING_MAGIC, version = layout->version;
 
-	(void)size;
+	(void)head_len;
+	memcpy(h + layout->hdr_magic, &magic, sizeof(magic));
 	memcpy(h + layout->hdr_version, &version, sizeof(version));
 	h[layout->hdr_kind] = ring->kind;
 	memcpy(h + layout->hdr_capacity, &capacity, sizeof(capacity));
@@ -325,8 +326,6 @@ static int ring_format(void *base, size_t size, void *opaque)
 		memcpy(h + layout->hdr_payload_capacity, &payload, sizeof(payload));
 		memcpy(h + layout->hdr_slot_stride, &stride, sizeof(stride));
 	}
-	/* Release, last: a seed peer that polls the magic sees a complete header. */
-	atomic_store_explicit(field32(h, layout->hdr_magic), RING_MAGIC, memory_order_release);
 	return 0;
 }
 
@@ -344,10 +343,15 @@ static bool magic_at(const uint8_t *head, size_t len, const struct ring_layout *
 	       head_u32(head, layout->hdr_magic) == RING_MAGIC;
 }
 
-/* The layout whose magic and version the header carries, or NULL. */
+/*
+ * The layout whose magic and version the header carries, or NULL. Layout 2 is tried
+ * first: its head (write_pos, at 0) can take any value, 0x14F524254 included, whose
+ * two halves read as layout 1's magic and version, whereas layout 1 keeps its
+ * capacity, a power of two, where layout 2 keeps the magic.
+ */
 static const struct ring_layout *header_layout(const uint8_t *head, size_t len)
 {
-	static const struct ring_layout *const layouts[] = { &layout_v1, &layout_v2 };
+	static const struct ring_layout *const layouts[] = { &layout_v2, &layout_v1 };
 
 	for (size_t i = 0; i < ORBIT_ARRAY_SIZE(layouts); i++) {
 		const struct ring_layout *layout = layouts[i];
@@ -360,15 +364,19 @@ static const struct ring_layout *header_layout(const uint8_t *head, size_t len)
 }
 
 /*
- * No magic anywhere, and zero where this layout keeps it: the creator died before
- * its last store (the magic), so nothing was ever published here. A magic at either
- * layout's offset means someone published a header: that is never reformatted.
+ * Every byte of the layout's header zero (of those there are): nobody wrote it yet, for
+ * a creator writes the header before anything else, and liborbit in one write. Any
+ * byte set means someone did and may be using the segment: it is checked, never
+ * formatted over.
  */
-static bool header_unfinished(const uint8_t *head, size_t len, const struct ring_layout *layout)
+static bool header_blank(const uint8_t *head, size_t len, const struct ring_layout *layout)
 {
-	if (magic_at(head, len, &layout_v1) || magic_at(head, len, &layout_v2))
-		return false;
-	return len < layout->hdr_magic + sizeof(uint32_t) || head_u32(head, layout->hdr_magic) == 0;
+	size_t n = len < layout->header_size ? len : layout->header_size;
+
+	for (size_t i = 0; i < n; i++)
+		if (head[i])
+			return false;
+	return true;
 }
 
 static void header_decode(const uint8_t *head, const struct ring_layout *layout,
@@ -399,7 +407,7 @@ static int ring_check(const void *head_bytes, size_t head_len, uint64_t object_s
 	const struct ring_layout *layout = header_layout(head_bytes, head_len);
 	struct ring_header h;
 
-	if (!layout && header_unfinished(head_bytes, head_len, ring->layout))
+	if (header_blank(head_bytes, head_len, ring->layout))
 		return REGION_UNFORMATTED;
 	if (!layout) {
 		orbit_log_debug("%s: not a ring header of layout 1 or 2 (%zu bytes)", ctx->name,
@@ -450,8 +458,7 @@ int ring_probe(const char *shm_name, struct ring_config *config)
 	if (ret < 0)
 		return ret;
 	layout = header_layout(head, got);
-	if (!layout &&
-	    (header_unfinished(head, got, &layout_v1) || header_unfinished(head, got, &layout_v2)))
+	if (header_blank(head, got, &layout_v1) || header_blank(head, got, &layout_v2))
 		return -EAGAIN;
 	if (!layout)
 		return -EPROTO;

@@ -121,22 +121,32 @@ static void seg_header_store(uint8_t *base, const struct seg_header *h)
 	seg_store32(base, layout->hdr_magic, h->magic);
 }
 
-int seg_plant(const char *fleet, uint8_t kind, const struct seg_header *h, uint64_t size)
+int seg_write_header(int fd, const struct seg_header *h, uint64_t size)
 {
 	uint64_t words[16] = { 0 }; /* 8-aligned room for the larger header */
 	size_t len = h->layout->header_size < size ? h->layout->header_size : (size_t)size;
-	char name[512];
-	int fd, ret = 0;
+	ssize_t n;
 
 	seg_header_store((uint8_t *)words, h);
+	n = pwrite(fd, words, len, 0);
+	if (n < 0)
+		return -errno;
+	return n == (ssize_t)len ? 0 : -EIO;
+}
+
+int seg_plant(const char *fleet, uint8_t kind, const struct seg_header *h, uint64_t size)
+{
+	char name[512];
+	int fd, ret;
+
 	seg_shm_name(name, sizeof(name), fleet, kind);
 	fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
 	if (fchmod(fd, 0600) < 0 || ftruncate(fd, (off_t)size) < 0)
 		ret = -errno;
-	else if (pwrite(fd, words, len, 0) != (ssize_t)len)
-		ret = -EIO;
+	else
+		ret = seg_write_header(fd, h, size);
 	close(fd);
 	return ret;
 }

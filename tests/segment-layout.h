@@ -54,6 +54,9 @@ uint64_t seg_header_object_size(const struct seg_header *h);
  */
 int seg_plant(const char *fleet, uint8_t kind, const struct seg_header *h, uint64_t size);
 
+/* Writes the header into the open object of `size` bytes, cut short as above. */
+int seg_write_header(int fd, const struct seg_header *h, uint64_t size);
+
 /* A ring segment mapped by hand, as another process would map it. */
 struct seg_map {
 	int fd;

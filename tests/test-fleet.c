@@ -885,10 +885,7 @@ static void spoil_magic_missing(struct seg_header *h, uint64_t *size)
 	h->magic = 0;
 }
 
-/*
- * A ring already written to: layout 2 keeps write_pos where layout 1 keeps its magic,
- * and a zero there reads as a creator that has not finished (-EAGAIN).
- */
+/* A ring already written to, whose magic or version is spoiled. */
 static void spoil_magic(struct seg_header *h, uint64_t *size)
 {
 	(void)size;
@@ -985,8 +982,9 @@ static const struct planted_case planted_cases[] = {
 	{ "empty object", L1, spoil_empty, -EAGAIN },
 	{ "all-zero header", L1, spoil_all_zero, -EAGAIN },
 	{ "all-zero header", L2, spoil_all_zero, -EAGAIN },
-	{ "every field but the magic", L1, spoil_magic_missing, -EAGAIN },
-	{ "every field but the magic", L2, spoil_magic_missing, -EAGAIN },
+	/* Written by someone, so not a segment being created, whatever is missing. */
+	{ "every field but the magic", L1, spoil_magic_missing, -EPROTO },
+	{ "every field but the magic", L2, spoil_magic_missing, -EPROTO },
 	{ "garbage magic", L1, spoil_magic, -EPROTO },
 	{ "garbage magic", L2, spoil_magic, -EPROTO },
 	{ "unknown version", L1, spoil_version, -EPROTO },

@@ -146,8 +146,8 @@ static void segment_path(const char *fleet, uint8_t kind, char *buf, size_t size
 		 (unsigned long)geteuid());
 }
 
-/* A segment whose header is not written yet is being created: give its creator a
- * moment (liborbit's own creation lock gives up after 2 s). */
+/* A segment whose header is not written yet may be being created: give its creator a
+ * moment (liborbit's own creation lock gives up after 2 s without progress). */
 #define PROBE_RETRIES  20
 #define PROBE_RETRY_NS (50 * 1000 * 1000L)
 
