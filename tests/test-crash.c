@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "copy-trap.h"
 #include "frame-pattern.h"
 #include "segment-layout.h"
 #include "testutil.h"
@@ -176,71 +177,6 @@ static void assert_round_trip(orbit_ring_t *ring, uint16_t node, uint64_t seq)
 	ck_assert_int_eq(orbit_ring_next(ring, &cursor, &frame, buf, sizeof(buf), &lost), 0);
 	ck_assert_uint_eq(frame.id, id);
 	ck_assert_uint_eq(lost, 0);
-}
-
-/*
- * A payload whose copy into the ring pauses part-way: it runs into a PROT_NONE page, and
- * the fault handler pauses (a nap, or a SIGSTOP) before it opens the page and lets the
- * copy resume. All that while the writer holds its slot with the frame half-written.
- */
-static struct copy_trap {
-	uint8_t *guard;
-	size_t guard_len;
-	long nap_us; /* 0: stop the process instead */
-} trap;
-
-static void trap_on_fault(int sig, siginfo_t *info, void *context)
-{
-	uint8_t *addr = info->si_addr;
-
-	(void)context;
-	if (addr < trap.guard || addr >= trap.guard + trap.guard_len) {
-		/* A real fault: let it kill the process on return. */
-		signal(sig, SIG_DFL);
-		return;
-	}
-	if (trap.nap_us) {
-		const struct timespec nap = { .tv_nsec = trap.nap_us * 1000 };
-
-		nanosleep(&nap, NULL);
-	} else {
-		raise(SIGSTOP);
-	}
-	mprotect(trap.guard, trap.guard_len, PROT_READ | PROT_WRITE);
-}
-
-/* Room for payloads of up to payload_max bytes on both sides of the guard. */
-static int trap_setup(size_t payload_max, long nap_us)
-{
-	struct sigaction action = { .sa_sigaction = trap_on_fault, .sa_flags = SA_SIGINFO };
-	size_t page = (size_t)sysconf(_SC_PAGESIZE);
-	uint8_t *area;
-
-	trap.guard_len = (payload_max + page - 1) / page * page;
-	trap.nap_us = nap_us;
-	area = mmap(NULL, 2 * trap.guard_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-		    -1, 0);
-	if (area == MAP_FAILED)
-		return -errno;
-	trap.guard = area + trap.guard_len;
-	sigemptyset(&action.sa_mask);
-	return sigaction(SIGSEGV, &action, NULL) < 0 ? -errno : 0;
-}
-
-/* Writes frame `seq`, its copy trapped `before` bytes in (a multiple of 8). */
-static int trapped_write(orbit_ring_t *ring, uint16_t node, uint64_t seq, size_t before)
-{
-	uint8_t *payload = trap.guard - before;
-	size_t len = pattern_fill(payload, orbit_ring_payload_max(ring), node, seq);
-	int ret;
-
-	if (mprotect(trap.guard, trap.guard_len, PROT_NONE) < 0)
-		return -errno;
-	ret = pattern_write_filled(ring, node, seq, payload, len, NULL);
-	/* Open again: a superseded write copies nothing, so the handler may not have run. */
-	if (mprotect(trap.guard, trap.guard_len, PROT_READ | PROT_WRITE) < 0)
-		return -errno;
-	return ret;
 }
 
 /* ---- writers killed mid-frame while readers and other writers run ---- */
