@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -277,6 +278,67 @@ static void print_report(const struct config *cfg, const struct stress *shared, 
 	}
 }
 
+/*
+ * A thread of the test process that reads every slot's seq over and over, as a peer
+ * would, while other processes write. No slot's seq may ever go back: a commit that
+ * stored 2c+2 over a later lap's claim, or over a given-up counter, would.
+ */
+#define SAMPLED_SLOTS_MAX 4
+
+struct seq_sampler {
+	const struct seg_map *map;
+	pthread_t thread;
+	_Atomic int stop;
+	struct seg_seq_watch slots[SAMPLED_SLOTS_MAX];
+};
+
+static void *sample_seqs(void *arg)
+{
+	struct seq_sampler *s = arg;
+	const struct seg_map *map = s->map;
+
+	while (!atomic_load_explicit(&s->stop, memory_order_relaxed)) {
+		for (uint32_t i = 0; i < map->capacity; i++)
+			seg_seq_watch_add(&s->slots[i],
+					  seg_load64(seg_slot(map, i), map->layout->slot_seq));
+		sched_yield();
+	}
+	return NULL;
+}
+
+static void sampler_start(struct seq_sampler *s, const struct seg_map *map)
+{
+	ck_assert_uint_le(map->capacity, SAMPLED_SLOTS_MAX);
+	memset(s, 0, sizeof(*s));
+	s->map = map;
+	ck_assert_int_eq(pthread_create(&s->thread, NULL, sample_seqs, s), 0);
+}
+
+/* Stops the sampler and prints what it saw; the number of regressions. */
+static uint64_t sampler_stop(struct seq_sampler *s)
+{
+	uint64_t samples = 0, regressions = 0;
+
+	atomic_store(&s->stop, 1);
+	ck_assert_int_eq(pthread_join(s->thread, NULL), 0);
+	for (uint32_t i = 0; i < s->map->capacity; i++) {
+		const struct seg_seq_watch *w = &s->slots[i];
+
+		samples += w->samples;
+		regressions += w->regressions;
+		if (w->regressions)
+			fprintf(stderr,
+				"  slot %" PRIu32 ": seq went back %" PRIu64
+				" times, first from 0x%" PRIx64 " to 0x%" PRIx64 "\n",
+				i, w->regressions, w->from, w->to);
+	}
+	fprintf(stderr,
+		"  seq sampler: %" PRIu64 " samples of %" PRIu32 " slots, %" PRIu64
+		" regressions\n",
+		samples, s->map->capacity, regressions);
+	return regressions;
+}
+
 START_TEST(test_lapping_writers)
 {
 	const struct config *cfg = &configs[_i];
@@ -284,12 +346,17 @@ START_TEST(test_lapping_writers)
 	struct stress *shared = mmap(NULL, sizeof(*shared), PROT_READ | PROT_WRITE,
 				     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	pid_t writers[WRITERS], readers[READERS];
+	struct seq_sampler sampler;
+	uint64_t start, regressions;
+	struct seg_map map;
 	orbit_ring_t *ring;
 	int release[2];
-	uint64_t start;
 
 	ck_assert_ptr_ne(shared, MAP_FAILED);
 	ck_assert_int_eq(join_ring(60, cfg->capacity, cfg->payload_max, &fixture_fleet, &ring), 0);
+	ck_assert_int_eq(
+		seg_map_open(&map, fixture_fleet_name, KIND, cfg->capacity, cfg->payload_max), 0);
+	sampler_start(&sampler, &map);
 	ck_assert_int_eq(pipe(release), 0);
 	for (int r = 0; r < READERS; r++)
 		readers[r] = spawn(run_reader, cfg, r, shared, release);
@@ -303,8 +370,11 @@ START_TEST(test_lapping_writers)
 	for (int r = 0; r < READERS; r++)
 		assert_exited_cleanly(readers[r], "reader");
 	print_report(cfg, shared, test_now_ms() - start);
+	regressions = sampler_stop(&sampler);
+	seg_map_close(&map);
 
 	ck_assert_uint_eq(orbit_ring_head(ring), total);
+	ck_assert_msg(regressions == 0, "a slot's seq went back %" PRIu64 " times", regressions);
 	for (int w = 0; w < WRITERS; w++) {
 		const struct writer_report *rep = &shared->writers[w];
 
@@ -410,7 +480,7 @@ START_TEST(test_dead_writer_counted_lost)
 	}
 	ck_assert_uint_ge(test_now_ms() - start, 200);
 	ck_assert_uint_eq(seg_load64(seg_slot(&map, dead), map.layout->slot_seq),
-			  (UINT64_C(1) << 63) | (2 * dead + 1));
+			  seg_seq_given_up(dead));
 	ck_assert_int_eq(orbit_ring_read_at(ring, dead, &frame, buf, sizeof(buf)), -ENOENT);
 	lost = 0;
 
