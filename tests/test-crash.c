@@ -57,33 +57,6 @@ static void teardown(void)
 	test_unlink_fleet(fleet_name);
 }
 
-/*
- * xorshift64*: where and when to kill. The seed is printed; ORBIT_TEST_SEED=N replays
- * the same choices (the timing they meet is the machine's).
- */
-static uint64_t rng_state;
-
-static void rng_seed(const char *what)
-{
-	const char *replay = getenv("ORBIT_TEST_SEED");
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	rng_state = ((uint64_t)ts.tv_nsec << 20) ^ (uint64_t)ts.tv_sec ^ (uint64_t)getpid();
-	if (replay)
-		rng_state = strtoull(replay, NULL, 10);
-	rng_state |= 1;
-	fprintf(stderr, "%s: random seed %" PRIu64 "\n", what, rng_state);
-}
-
-static uint64_t rng_below(uint64_t bound)
-{
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return (rng_state * 0x2545F4914F6CDD1Dull) % bound;
-}
-
 static void sleep_us(uint64_t us)
 {
 	struct timespec ts = { .tv_sec = (time_t)(us / 1000000),
@@ -248,7 +221,7 @@ static void run_victim(void *arg)
 		uint64_t seq = (uint64_t)child->round << 32 | n;
 
 		if (child->slow_copy)
-			ret = trapped_write(ring, node, seq, 8 * (1 + rng_below(words - 1)));
+			ret = trapped_write(ring, node, seq, 8 * (1 + test_rng_below(words - 1)));
 		else
 			ret = pattern_write(ring, node, seq, NULL);
 		if (ret < 0) {
@@ -430,7 +403,7 @@ START_TEST(test_writers_killed_mid_frame)
 	struct seg_map map;
 	orbit_ring_t *ring;
 
-	rng_seed("writers killed mid-frame");
+	test_rng_seed("writers killed mid-frame");
 	shared->cfg = cfg;
 	ck_assert_int_eq(join_ring(TEST_NODE, &opts, &fleet, &ring), 0);
 	ck_assert_int_eq(seg_map_open(&map, fleet_name, KIND, cfg->capacity, cfg->payload_max), 0);
@@ -445,15 +418,15 @@ START_TEST(test_writers_killed_mid_frame)
 
 	for (uint32_t round = 0; round < cfg->rounds; round++) {
 		/* One round in four kills the victim wherever it is, joining included. */
-		bool anywhere = rng_below(4) == 0;
+		bool anywhere = test_rng_below(4) == 0;
 		pid_t victim;
 
 		child.round = round;
-		child.slow_copy = rng_below(2) == 0;
+		child.slow_copy = test_rng_below(2) == 0;
 		victim = spawn(run_victim, &child);
 		if (!anywhere)
 			await_flag(&shared->victim_ready, (uint64_t)round + 1);
-		sleep_us(rng_below(anywhere ? 2000 : 1000));
+		sleep_us(test_rng_below(anywhere ? 2000 : 1000));
 		kill_and_reap(victim);
 		ck_assert_msg(atomic_load(&shared->victim_error) == 0, "victim %u failed: %d",
 			      round, atomic_load(&shared->victim_error));
@@ -753,14 +726,14 @@ START_TEST(test_creator_killed_during_init)
 	uint32_t stages[3] = { 0 }, round;
 	uint64_t delay_us = format_time_us() / 2;
 
-	rng_seed("creators killed");
+	test_rng_seed("creators killed");
 	for (round = 0; round < INIT_ROUNDS_MAX && stages[STAGE_UNFORMATTED] < INIT_KILLS_WANTED;
 	     round++) {
 		pid_t pid = start_creator(shared, round);
 		enum init_stage stage;
 
 		/* Anywhere in [delay/2, 3 delay/2]: the format's start, middle and end. */
-		sleep_us(delay_us / 2 + rng_below(delay_us + 1));
+		sleep_us(delay_us / 2 + test_rng_below(delay_us + 1));
 		kill_and_reap(pid);
 		stage = init_stage();
 		stages[stage]++;
@@ -827,12 +800,12 @@ START_TEST(test_creator_stopped_holding_lock)
 	uint64_t delay_us = format_time_us() / 2;
 	uint32_t stopped = 0, round;
 
-	rng_seed("creators stopped");
+	test_rng_seed("creators stopped");
 	for (round = 0; round < STOP_ROUNDS_MAX && stopped < STOPS_WANTED; round++) {
 		pid_t pid = start_creator(shared, round);
 		int status;
 
-		sleep_us(delay_us / 2 + rng_below(delay_us + 1));
+		sleep_us(delay_us / 2 + test_rng_below(delay_us + 1));
 		ck_assert_int_eq(kill(pid, SIGSTOP), 0);
 		ck_assert_int_eq(waitpid(pid, &status, WUNTRACED), pid);
 		ck_assert(WIFSTOPPED(status));
@@ -911,7 +884,7 @@ START_TEST(test_waiters_killed)
 	orbit_ring_t *ring;
 	pid_t pid;
 
-	rng_seed("waiters killed");
+	test_rng_seed("waiters killed");
 	ck_assert_int_eq(join_ring(TEST_NODE, &opts, &fleet, &ring), 0);
 	ck_assert_int_eq(seg_map_open(&map, fleet_name, KIND, 8, 256), 0);
 	for (uint32_t round = 0; round < WAITER_KILLS; round++) {
@@ -925,7 +898,7 @@ START_TEST(test_waiters_killed)
 			await_waiter_count_change(&map, before);
 			asleep++;
 		} else {
-			sleep_us(rng_below(300));
+			sleep_us(test_rng_below(300));
 		}
 		kill_and_reap(pid);
 	}
@@ -1064,7 +1037,7 @@ START_TEST(test_contest_holder_killed)
 	orbit_fleet_t *others[2];
 	uint32_t busy_checks = 0;
 
-	rng_seed("contest holders killed");
+	test_rng_seed("contest holders killed");
 	ck_assert_int_eq(orbit_fleet_join_shm(fleet_name, 1, FLEET_SIZE, NULL, &others[0]), 0);
 	ck_assert_int_eq(orbit_fleet_join_shm(fleet_name, 2, FLEET_SIZE, NULL, &others[1]), 0);
 	for (uint32_t round = 0; round < CONTEST_ROUNDS; round++) {
@@ -1074,7 +1047,7 @@ START_TEST(test_contest_holder_killed)
 		pid_t pid = spawn(run_holder, &child);
 
 		await_flag(&shared->ready, (uint64_t)round + 1);
-		sleep_us(rng_below(child.renewing ? 100000 : 20000));
+		sleep_us(test_rng_below(child.renewing ? 100000 : 20000));
 		kill_and_reap(pid);
 		ck_assert_int_eq(atomic_load(&shared->error), 0);
 		busy_checks += assert_held_by(others, (uint16_t)(HOLDER_NODE_BASE + round),
