@@ -38,6 +38,11 @@ static size_t pattern_len(uint64_t seed, size_t max)
 	return PATTERN_MIN_LEN + (size_t)(seed % (max - PATTERN_MIN_LEN + 1));
 }
 
+size_t pattern_length(size_t max, uint16_t writer, uint64_t seq)
+{
+	return pattern_len(pattern_seed(writer, seq), max);
+}
+
 /* Every body byte depends on the seed, so bytes of two different frames almost never agree. */
 size_t pattern_fill(void *out, size_t max, uint16_t writer, uint64_t seq)
 {

@@ -18,6 +18,9 @@
 /* Writes frame `seq` as node `writer` (the node the ring's fleet joined as); ver = seq. */
 int pattern_write(orbit_ring_t *ring, uint16_t writer, uint64_t seq, orbit_id_t *id);
 
+/* The payload length of frame `seq` by `writer` on a ring of payload_max `max`. */
+size_t pattern_length(size_t max, uint16_t writer, uint64_t seq);
+
 /* The same in two steps, for callers that keep the payload somewhere of their own. */
 size_t pattern_fill(void *buf, size_t max, uint16_t writer, uint64_t seq);
 int pattern_write_filled(orbit_ring_t *ring, uint16_t writer, uint64_t seq, const void *payload,

@@ -185,10 +185,59 @@ int seg_map_open(struct seg_map *map, const char *fleet, uint8_t kind, uint32_t 
 	return 0;
 }
 
+/* The start of this process's one mapping of path at offset 0, or NULL (errno set). */
+static uint8_t *mapping_of(const char *path)
+{
+	char line[1024], name[512];
+	unsigned long start, offset;
+	uint8_t *found = NULL;
+	FILE *maps = fopen("/proc/self/maps", "re");
+
+	if (!maps)
+		return NULL;
+	errno = ENOENT;
+	while (fgets(line, sizeof(line), maps)) {
+		if (sscanf(line, "%lx-%*x %*s %lx %*s %*u %511s", &start, &offset, name) != 3 ||
+		    offset != 0 || strcmp(name, path) != 0)
+			continue;
+		if (found) {
+			found = NULL;
+			errno = EEXIST;
+			break;
+		}
+		found = (uint8_t *)start;
+	}
+	fclose(maps);
+	return found;
+}
+
+int seg_map_find(struct seg_map *map, const char *fleet, uint8_t kind, uint32_t capacity,
+		 uint32_t payload_max)
+{
+	char path[512];
+	uint8_t *base;
+
+	test_segment_path(path, sizeof(path), fleet, kind);
+	base = mapping_of(path);
+	if (!base)
+		return -errno;
+	*map = (struct seg_map){
+		.fd = -1,
+		.base = base,
+		.size = seg_size(capacity, payload_max),
+		.capacity = capacity,
+		.payload_max = payload_max ? payload_max : SEG_V1_PAYLOAD,
+		.layout = seg_layout_for(payload_max),
+	};
+	return 0;
+}
+
 void seg_map_close(struct seg_map *map)
 {
-	munmap(map->base, map->size);
-	close(map->fd);
+	if (map->fd >= 0) {
+		munmap(map->base, map->size);
+		close(map->fd);
+	}
 	map->base = NULL;
 }
 
@@ -214,6 +263,12 @@ uint64_t seg_fetch_add64(uint8_t *base, size_t offset, uint64_t delta)
 	return __atomic_fetch_add((uint64_t *)(base + offset), delta, __ATOMIC_SEQ_CST);
 }
 
+bool seg_cas64(uint8_t *base, size_t offset, uint64_t expected, uint64_t desired)
+{
+	return __atomic_compare_exchange_n((uint64_t *)(base + offset), &expected, desired, false,
+					   __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+}
+
 uint32_t seg_load32(const uint8_t *base, size_t offset)
 {
 	return __atomic_load_n((const uint32_t *)(base + offset), __ATOMIC_SEQ_CST);
@@ -235,6 +290,29 @@ uint64_t seg_claim_and_abandon(struct seg_map *map)
 
 	seg_store64(seg_slot(map, counter), map->layout->slot_seq, 2 * counter + 1);
 	return counter;
+}
+
+uint64_t seg_seq_given_up(uint64_t counter)
+{
+	return SEG_SEQ_GIVEN_UP | (2 * counter + 1);
+}
+
+/* Orders seq values by how far the slot has moved: a given-up counter is as final as a commit. */
+static uint64_t seq_rank(uint64_t seq)
+{
+	return seq & SEG_SEQ_GIVEN_UP ? (seq & ~SEG_SEQ_GIVEN_UP) + 1 : seq;
+}
+
+void seg_seq_watch_add(struct seg_seq_watch *w, uint64_t seq)
+{
+	if (w->samples++ && (seq_rank(seq) < seq_rank(w->last) ||
+			     (seq_rank(seq) == seq_rank(w->last) && seq != w->last))) {
+		if (!w->regressions++) {
+			w->from = w->last;
+			w->to = seq;
+		}
+	}
+	w->last = seq;
 }
 
 int seg_await_waiter(const struct seg_map *map, int timeout_ms)

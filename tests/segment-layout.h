@@ -6,12 +6,15 @@
 #ifndef ORBIT_SEGMENT_LAYOUT_H
 #define ORBIT_SEGMENT_LAYOUT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #define SEG_MAGIC      0x4F524254u
 #define SEG_V1_PAYLOAD 256u
 #define SEG_NO_FIELD   SIZE_MAX
+/* liborbit's mark on a slot's odd seq whose counter was given up: SEG_SEQ_GIVEN_UP | (2c+1). */
+#define SEG_SEQ_GIVEN_UP (UINT64_C(1) << 63)
 
 /* Byte offsets of one layout; SEG_NO_FIELD where the layout has no such field. */
 struct seg_layout {
@@ -70,6 +73,16 @@ struct seg_map {
 /* Maps the existing segment of fleet/kind (its whole object). 0 or a negative errno. */
 int seg_map_open(struct seg_map *map, const char *fleet, uint8_t kind, uint32_t capacity,
 		 uint32_t payload_max);
+
+/*
+ * Describes the mapping of fleet/kind this process already has (the one liborbit made
+ * when it joined), without mapping anything (fd -1): 0, -ENOENT, or -EEXIST when there
+ * is more than one, since then it cannot tell which the library writes through.
+ */
+int seg_map_find(struct seg_map *map, const char *fleet, uint8_t kind, uint32_t capacity,
+		 uint32_t payload_max);
+
+/* Unmaps what seg_map_open mapped; a map seg_map_find described is only forgotten. */
 void seg_map_close(struct seg_map *map);
 
 uint8_t *seg_slot(const struct seg_map *map, uint64_t counter);
@@ -78,12 +91,32 @@ uint8_t *seg_slot(const struct seg_map *map, uint64_t counter);
 uint64_t seg_load64(const uint8_t *base, size_t offset);
 void seg_store64(uint8_t *base, size_t offset, uint64_t value);
 uint64_t seg_fetch_add64(uint8_t *base, size_t offset, uint64_t delta);
+/* Compare-and-swap, as a late writer commits: true when the field held `expected`. */
+bool seg_cas64(uint8_t *base, size_t offset, uint64_t expected, uint64_t desired);
 uint32_t seg_load32(const uint8_t *base, size_t offset);
 void seg_store32(uint8_t *base, size_t offset, uint32_t value);
 void seg_store8(uint8_t *base, size_t offset, uint8_t value);
 
 /* Claims the next counter by hand and leaves it odd, as a writer that died mid-write. */
 uint64_t seg_claim_and_abandon(struct seg_map *map);
+
+/* The seq of a slot whose counter was given up. */
+uint64_t seg_seq_given_up(uint64_t counter);
+
+/*
+ * A slot's seq sampled over time. It only moves forward: each counter that takes the slot
+ * makes it 2c+1, then 2c+2 or the given-up mark; it never goes back to an older counter,
+ * nor from one outcome of a counter to the other.
+ */
+struct seg_seq_watch {
+	uint64_t last;
+	uint64_t samples;
+	uint64_t regressions;
+	uint64_t from, to; /* the first regression */
+};
+
+/* Adds a sample; counts a regression when it goes back from the last one. */
+void seg_seq_watch_add(struct seg_seq_watch *watch, uint64_t seq);
 
 /* Waits until some process sleeps in orbit_ring_wait on the mapped ring: 0 or -ETIMEDOUT. */
 int seg_await_waiter(const struct seg_map *map, int timeout_ms);

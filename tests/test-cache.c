@@ -7,10 +7,16 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include "copy-trap.h"
 #include "fixture.h"
 #include "segment-layout.h"
 #include "testutil.h"
@@ -831,6 +837,257 @@ START_TEST(test_abandoned_claim)
 END_TEST
 
 /*
+ * A claim no record names (an orbit-rs 0.1 writer that stalled) is given up by a reader
+ * once the stall bound passed, in its slot, so for everyone: a late commit the way a
+ * liborbit writer makes one (its frame stored, then a CAS of seq from 2c+1 to 2c+2)
+ * fails, and a handle opened before the give-up and one opened after agree on every key.
+ */
+#define LATE_CAPACITY	 16
+#define LATE_DEADLINE_MS 10000
+
+static const char *const late_keys[] = { "k1", "k2", "k3", "k4", "k5" };
+static const char *const late_values[] = { "v1", "v2", "v3", "v4", "v5" };
+
+/* A put of key=value stored into the slot of counter c by hand; its seq is left alone. */
+static void plant_put(const struct seg_map *map, uint64_t c, const char *key, const char *value)
+{
+	const struct seg_layout *layout = map->layout;
+	uint8_t raw[64], *slot = seg_slot(map, c);
+	size_t len = encode_frame(raw, OP_PUT, (uint16_t)strlen(key), (uint16_t)strlen(value), 0,
+				  key, value);
+
+	seg_store64(slot, layout->slot_id, orbit_id_make(KIND, 1, c));
+	seg_store8(slot, layout->slot_kind, OP_PUT);
+	seg_store64(slot, layout->slot_ver, 0);
+	seg_store32(slot, layout->slot_len, (uint32_t)len);
+	for (size_t i = 0; i < len; i++)
+		seg_store8(slot, layout->slot_payload + i, raw[i]);
+}
+
+/* Both handles' answers for key: the same result and value. */
+static bool handles_agree(orbit_cache_t *a, orbit_cache_t *b, const char *key)
+{
+	char va[64] = "", vb[64] = "";
+	size_t la = 0, lb = 0;
+	int ra = orbit_cache_get(a, key, strlen(key), va, sizeof(va), &la);
+	int rb = orbit_cache_get(b, key, strlen(key), vb, sizeof(vb), &lb);
+
+	if (ra != 0 || rb != 0)
+		fprintf(stderr, "  %s: %d and %d\n", key, ra, rb);
+	else if (la != lb || memcmp(va, vb, la))
+		fprintf(stderr, "  %s: \"%.*s\" and \"%.*s\"\n", key, (int)la, va, (int)lb, vb);
+	return ra == rb && la == lb && !memcmp(va, vb, la);
+}
+
+START_TEST(test_given_up_for_everyone)
+{
+	uint64_t cursor = 0, lost = 0, start, waited, c, seq;
+	orbit_cache_t *before, *after;
+	bool late_committed;
+	struct seg_map map;
+	orbit_ring_t *ring;
+	int agree = 0;
+
+	fixture_fleet = fixture_join(FIXTURE_SHM, 0, 2, LATE_CAPACITY, 0);
+	before = cache_ok();
+	for (int i = 0; i < 3; i++)
+		put_ok(before, late_keys[i], late_values[i], 0);
+	assert_hit(before, "k1", "v1");
+	ck_assert_int_eq(seg_map_open(&map, fixture_fleet_name, KIND, LATE_CAPACITY, 0), 0);
+	c = seg_claim_and_abandon(&map);
+	for (int i = 3; i < 5; i++)
+		put_ok(before, late_keys[i], late_values[i], 0);
+
+	/* A reader waits the stall bound out at the claim, then gives it up. */
+	ring = ring_ok();
+	start = test_now_ms();
+	while (cursor <= c && test_now_ms() - start < LATE_DEADLINE_MS) {
+		uint8_t buf[256];
+		orbit_frame_t frame;
+
+		if (orbit_ring_next(ring, &cursor, &frame, buf, sizeof(buf), &lost) == -EAGAIN)
+			test_sleep_ms(5);
+	}
+	waited = test_now_ms() - start;
+	seq = seg_load64(seg_slot(&map, c), map.layout->slot_seq);
+	/* The handle opened before has indexed past the claim too. */
+	assert_hit(before, "k5", "v5");
+
+	/* The stalled writer comes back and commits "k1" = "late" at its counter. */
+	plant_put(&map, c, "k1", "late");
+	late_committed = seg_cas64(seg_slot(&map, c), map.layout->slot_seq, 2 * c + 1, 2 * c + 2);
+	after = cache_ok();
+	for (int i = 0; i < TEST_ARRAY_SIZE(late_keys); i++)
+		agree += handles_agree(before, after, late_keys[i]);
+	fprintf(stderr,
+		"claim %llu given up by a reader after %llu ms (seq 0x%llx); late commit %s; "
+		"handles opened before and after agree on %d of %d keys\n",
+		(unsigned long long)c, (unsigned long long)waited, (unsigned long long)seq,
+		late_committed ? "succeeded" : "failed", agree, TEST_ARRAY_SIZE(late_keys));
+
+	ck_assert_msg(seq == seg_seq_given_up(c), "the reader left seq 0x%llx, not given up",
+		      (unsigned long long)seq);
+	ck_assert_uint_eq(lost, 1);
+	ck_assert_msg(!late_committed, "a late commit turned a given-up counter committed");
+	ck_assert_uint_eq(seg_load64(seg_slot(&map, c), map.layout->slot_seq), seg_seq_given_up(c));
+	ck_assert_int_eq(agree, TEST_ARRAY_SIZE(late_keys));
+	for (int i = 0; i < TEST_ARRAY_SIZE(late_keys); i++)
+		assert_hit(after, late_keys[i], late_values[i]);
+	orbit_cache_close(before);
+	orbit_cache_close(after);
+	seg_map_close(&map);
+}
+END_TEST
+
+/*
+ * A recorded writer (a forked child's orbit_cache_put) stopped with SIGSTOP in the middle
+ * of its frame, five times the stall bound: a get on a handle opened before answers
+ * without that put after its bounded wait; once the writer goes on, the put reaches that
+ * handle and a newly opened one alike.
+ */
+#define STOPPED_CAPACITY 16
+#define STOPPED_PAYLOAD	 65536
+#define STOPPED_VALUE	 49152
+#define STOPPED_MS	 1000
+/* A get waits 200 ms for a live writer mid-put: bounded, and far below this. */
+#define STOPPED_GET_MAX_MS 1000
+
+static const char stopped_key[] = "stopped";
+
+static void stopped_value(char *value)
+{
+	for (size_t i = 0; i < STOPPED_VALUE; i++)
+		value[i] = (char)('a' + i % 26);
+}
+
+/* Joins before the test maps anything, so its mapping of the ring is its only one. */
+static void run_stopped_put(int ready_fd, int go_fd)
+{
+	orbit_fleet_options_t opts = fixture_options(STOPPED_CAPACITY, STOPPED_PAYLOAD);
+	static char value[STOPPED_VALUE];
+	orbit_cache_t *cache;
+	orbit_fleet_t *peer;
+	orbit_ring_t *ring;
+	struct seg_map map;
+	char byte = 0;
+	uint8_t *slot;
+
+	if (orbit_fleet_join_shm(fixture_fleet_name, 1, 2, &opts, &peer) < 0 ||
+	    orbit_cache_open(peer, KIND, &cache) < 0 || orbit_fleet_ring(peer, KIND, &ring) < 0 ||
+	    trap_setup(0, 0) < 0)
+		_exit(1);
+	stopped_value(value);
+	if (write(ready_fd, &byte, 1) != 1 || read(go_fd, &byte, 1) != 1)
+		_exit(2);
+	/* Nobody writes while the test waits for this put to stop: the next counter is ours. */
+	if (seg_map_find(&map, fixture_fleet_name, KIND, STOPPED_CAPACITY, STOPPED_PAYLOAD) < 0)
+		_exit(3);
+	slot = seg_slot(&map, orbit_ring_head(ring));
+	if (trap_arm_page(slot + map.layout->slot_payload + STOPPED_VALUE / 2) < 0)
+		_exit(4);
+	_exit(orbit_cache_put(cache, stopped_key, strlen(stopped_key), value, STOPPED_VALUE, 0) == 0
+		      ? 0
+		      : 5);
+}
+
+static pid_t spawn_stopped_put(int *go_fd)
+{
+	int ready[2], go[2];
+	pid_t pid;
+	char byte;
+
+	ck_assert_int_eq(pipe(ready), 0);
+	ck_assert_int_eq(pipe(go), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		close(ready[0]);
+		close(go[1]);
+		run_stopped_put(ready[1], go[0]);
+	}
+	close(ready[1]);
+	close(go[0]);
+	ck_assert_msg(read(ready[0], &byte, 1) == 1, "the putting child failed to start");
+	close(ready[0]);
+	*go_fd = go[1];
+	return pid;
+}
+
+/* A get of the stopped put's key: its result, how long it took, and the value checked. */
+static int get_stopped(orbit_cache_t *cache, uint64_t *ms)
+{
+	static char buf[STOPPED_PAYLOAD], expected[STOPPED_VALUE];
+	uint64_t start = test_now_ms();
+	size_t len = 0;
+	int ret = orbit_cache_get(cache, stopped_key, strlen(stopped_key), buf, sizeof(buf), &len);
+
+	*ms = test_now_ms() - start;
+	stopped_value(expected);
+	if (ret == 0 && (len != STOPPED_VALUE || memcmp(buf, expected, len)))
+		ret = -EBADMSG;
+	return ret;
+}
+
+START_TEST(test_stopped_put_seen_by_every_handle)
+{
+	uint64_t stopped_at, waited[4], c;
+	orbit_cache_t *before, *after;
+	int go, status, got[4];
+	struct seg_map map;
+	char byte = 0;
+	pid_t pid;
+
+	pid = spawn_stopped_put(&go);
+	fixture_fleet = fixture_join(FIXTURE_SHM, 0, 2, STOPPED_CAPACITY, STOPPED_PAYLOAD);
+	before = cache_ok();
+	put_ok(before, "first", "1", 0);
+	assert_hit(before, "first", "1");
+
+	ck_assert_int_eq(write(go, &byte, 1), 1);
+	close(go);
+	ck_assert_int_eq(waitpid(pid, &status, WUNTRACED), pid);
+	ck_assert_msg(WIFSTOPPED(status), "the put did not stop (status 0x%x)", status);
+	stopped_at = test_now_ms();
+	c = orbit_ring_head(ring_ok()) - 1;
+	ck_assert_int_eq(
+		seg_map_open(&map, fixture_fleet_name, KIND, STOPPED_CAPACITY, STOPPED_PAYLOAD), 0);
+	ck_assert_uint_eq(seg_load64(seg_slot(&map, c), map.layout->slot_seq), 2 * c + 1);
+	seg_map_close(&map);
+	/* Later counters are claimed too: nothing keeps a reader at the stopped one but liveness. */
+	put_ok(before, "later", "2", 0);
+
+	got[0] = get_stopped(before, &waited[0]);
+	while (test_now_ms() - stopped_at < STOPPED_MS)
+		test_sleep_ms(20);
+	got[1] = get_stopped(before, &waited[1]);
+	assert_hit(before, "first", "1");
+
+	ck_assert_int_eq(kill(pid, SIGCONT), 0);
+	test_reap(pid);
+	got[2] = get_stopped(before, &waited[2]);
+	after = cache_ok();
+	got[3] = get_stopped(after, &waited[3]);
+	fprintf(stderr,
+		"put stopped mid-frame for %d ms: gets while stopped %d after %llu ms, %d after "
+		"%llu ms; after SIGCONT the handle from before %d, a new handle %d\n",
+		STOPPED_MS, got[0], (unsigned long long)waited[0], got[1],
+		(unsigned long long)waited[1], got[2], got[3]);
+
+	ck_assert_int_eq(got[0], -ENOENT);
+	ck_assert_int_eq(got[1], -ENOENT);
+	ck_assert_uint_lt(waited[0], STOPPED_GET_MAX_MS);
+	ck_assert_uint_lt(waited[1], STOPPED_GET_MAX_MS);
+	ck_assert_msg(got[2] == 0, "the handle opened before never saw the put (%d)", got[2]);
+	ck_assert_msg(got[3] == 0, "a new handle does not see the put (%d)", got[3]);
+	assert_hit(before, "later", "2");
+	assert_hit(after, "later", "2");
+	orbit_cache_close(before);
+	orbit_cache_close(after);
+}
+END_TEST
+
+/*
  * A slot reused by a frame the index never saw (its writer died, so it was skipped as
  * lost): the entry still points there, and only reading the slot shows the put is gone.
  */
@@ -1082,6 +1339,8 @@ static Suite *cache_suite(void)
 
 	tcase_add_test(shared, test_abandoned_claim);
 	tcase_add_test(shared, test_verification_catches_unindexed_reuse);
+	tcase_add_test(shared, test_given_up_for_everyone);
+	tcase_add_test(shared, test_stopped_put_seen_by_every_handle);
 	tcase_add_test(shared, test_cross_process);
 	tcase_add_loop_test(shared, test_threads_share_a_handle, 0, backings);
 	tcase_add_loop_test(shared, test_lapped_while_reading, 0, backings);

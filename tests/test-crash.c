@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "copy-trap.h"
 #include "frame-pattern.h"
 #include "segment-layout.h"
 #include "testutil.h"
@@ -54,33 +55,6 @@ static void teardown(void)
 {
 	orbit_fleet_leave(fleet);
 	test_unlink_fleet(fleet_name);
-}
-
-/*
- * xorshift64*: where and when to kill. The seed is printed; ORBIT_TEST_SEED=N replays
- * the same choices (the timing they meet is the machine's).
- */
-static uint64_t rng_state;
-
-static void rng_seed(const char *what)
-{
-	const char *replay = getenv("ORBIT_TEST_SEED");
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	rng_state = ((uint64_t)ts.tv_nsec << 20) ^ (uint64_t)ts.tv_sec ^ (uint64_t)getpid();
-	if (replay)
-		rng_state = strtoull(replay, NULL, 10);
-	rng_state |= 1;
-	fprintf(stderr, "%s: random seed %" PRIu64 "\n", what, rng_state);
-}
-
-static uint64_t rng_below(uint64_t bound)
-{
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return (rng_state * 0x2545F4914F6CDD1Dull) % bound;
 }
 
 static void sleep_us(uint64_t us)
@@ -178,71 +152,6 @@ static void assert_round_trip(orbit_ring_t *ring, uint16_t node, uint64_t seq)
 	ck_assert_uint_eq(lost, 0);
 }
 
-/*
- * A payload whose copy into the ring pauses part-way: it runs into a PROT_NONE page, and
- * the fault handler pauses (a nap, or a SIGSTOP) before it opens the page and lets the
- * copy resume. All that while the writer holds its slot with the frame half-written.
- */
-static struct copy_trap {
-	uint8_t *guard;
-	size_t guard_len;
-	long nap_us; /* 0: stop the process instead */
-} trap;
-
-static void trap_on_fault(int sig, siginfo_t *info, void *context)
-{
-	uint8_t *addr = info->si_addr;
-
-	(void)context;
-	if (addr < trap.guard || addr >= trap.guard + trap.guard_len) {
-		/* A real fault: let it kill the process on return. */
-		signal(sig, SIG_DFL);
-		return;
-	}
-	if (trap.nap_us) {
-		const struct timespec nap = { .tv_nsec = trap.nap_us * 1000 };
-
-		nanosleep(&nap, NULL);
-	} else {
-		raise(SIGSTOP);
-	}
-	mprotect(trap.guard, trap.guard_len, PROT_READ | PROT_WRITE);
-}
-
-/* Room for payloads of up to payload_max bytes on both sides of the guard. */
-static int trap_setup(size_t payload_max, long nap_us)
-{
-	struct sigaction action = { .sa_sigaction = trap_on_fault, .sa_flags = SA_SIGINFO };
-	size_t page = (size_t)sysconf(_SC_PAGESIZE);
-	uint8_t *area;
-
-	trap.guard_len = (payload_max + page - 1) / page * page;
-	trap.nap_us = nap_us;
-	area = mmap(NULL, 2 * trap.guard_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-		    -1, 0);
-	if (area == MAP_FAILED)
-		return -errno;
-	trap.guard = area + trap.guard_len;
-	sigemptyset(&action.sa_mask);
-	return sigaction(SIGSEGV, &action, NULL) < 0 ? -errno : 0;
-}
-
-/* Writes frame `seq`, its copy trapped `before` bytes in (a multiple of 8). */
-static int trapped_write(orbit_ring_t *ring, uint16_t node, uint64_t seq, size_t before)
-{
-	uint8_t *payload = trap.guard - before;
-	size_t len = pattern_fill(payload, orbit_ring_payload_max(ring), node, seq);
-	int ret;
-
-	if (mprotect(trap.guard, trap.guard_len, PROT_NONE) < 0)
-		return -errno;
-	ret = pattern_write_filled(ring, node, seq, payload, len, NULL);
-	/* Open again: a superseded write copies nothing, so the handler may not have run. */
-	if (mprotect(trap.guard, trap.guard_len, PROT_READ | PROT_WRITE) < 0)
-		return -errno;
-	return ret;
-}
-
 /* ---- writers killed mid-frame while readers and other writers run ---- */
 
 static const struct kill_config {
@@ -312,7 +221,7 @@ static void run_victim(void *arg)
 		uint64_t seq = (uint64_t)child->round << 32 | n;
 
 		if (child->slow_copy)
-			ret = trapped_write(ring, node, seq, 8 * (1 + rng_below(words - 1)));
+			ret = trapped_write(ring, node, seq, 8 * (1 + test_rng_below(words - 1)));
 		else
 			ret = pattern_write(ring, node, seq, NULL);
 		if (ret < 0) {
@@ -494,7 +403,7 @@ START_TEST(test_writers_killed_mid_frame)
 	struct seg_map map;
 	orbit_ring_t *ring;
 
-	rng_seed("writers killed mid-frame");
+	test_rng_seed("writers killed mid-frame");
 	shared->cfg = cfg;
 	ck_assert_int_eq(join_ring(TEST_NODE, &opts, &fleet, &ring), 0);
 	ck_assert_int_eq(seg_map_open(&map, fleet_name, KIND, cfg->capacity, cfg->payload_max), 0);
@@ -509,15 +418,15 @@ START_TEST(test_writers_killed_mid_frame)
 
 	for (uint32_t round = 0; round < cfg->rounds; round++) {
 		/* One round in four kills the victim wherever it is, joining included. */
-		bool anywhere = rng_below(4) == 0;
+		bool anywhere = test_rng_below(4) == 0;
 		pid_t victim;
 
 		child.round = round;
-		child.slow_copy = rng_below(2) == 0;
+		child.slow_copy = test_rng_below(2) == 0;
 		victim = spawn(run_victim, &child);
 		if (!anywhere)
 			await_flag(&shared->victim_ready, (uint64_t)round + 1);
-		sleep_us(rng_below(anywhere ? 2000 : 1000));
+		sleep_us(test_rng_below(anywhere ? 2000 : 1000));
 		kill_and_reap(victim);
 		ck_assert_msg(atomic_load(&shared->victim_error) == 0, "victim %u failed: %d",
 			      round, atomic_load(&shared->victim_error));
@@ -817,14 +726,14 @@ START_TEST(test_creator_killed_during_init)
 	uint32_t stages[3] = { 0 }, round;
 	uint64_t delay_us = format_time_us() / 2;
 
-	rng_seed("creators killed");
+	test_rng_seed("creators killed");
 	for (round = 0; round < INIT_ROUNDS_MAX && stages[STAGE_UNFORMATTED] < INIT_KILLS_WANTED;
 	     round++) {
 		pid_t pid = start_creator(shared, round);
 		enum init_stage stage;
 
 		/* Anywhere in [delay/2, 3 delay/2]: the format's start, middle and end. */
-		sleep_us(delay_us / 2 + rng_below(delay_us + 1));
+		sleep_us(delay_us / 2 + test_rng_below(delay_us + 1));
 		kill_and_reap(pid);
 		stage = init_stage();
 		stages[stage]++;
@@ -891,12 +800,12 @@ START_TEST(test_creator_stopped_holding_lock)
 	uint64_t delay_us = format_time_us() / 2;
 	uint32_t stopped = 0, round;
 
-	rng_seed("creators stopped");
+	test_rng_seed("creators stopped");
 	for (round = 0; round < STOP_ROUNDS_MAX && stopped < STOPS_WANTED; round++) {
 		pid_t pid = start_creator(shared, round);
 		int status;
 
-		sleep_us(delay_us / 2 + rng_below(delay_us + 1));
+		sleep_us(delay_us / 2 + test_rng_below(delay_us + 1));
 		ck_assert_int_eq(kill(pid, SIGSTOP), 0);
 		ck_assert_int_eq(waitpid(pid, &status, WUNTRACED), pid);
 		ck_assert(WIFSTOPPED(status));
@@ -975,7 +884,7 @@ START_TEST(test_waiters_killed)
 	orbit_ring_t *ring;
 	pid_t pid;
 
-	rng_seed("waiters killed");
+	test_rng_seed("waiters killed");
 	ck_assert_int_eq(join_ring(TEST_NODE, &opts, &fleet, &ring), 0);
 	ck_assert_int_eq(seg_map_open(&map, fleet_name, KIND, 8, 256), 0);
 	for (uint32_t round = 0; round < WAITER_KILLS; round++) {
@@ -989,7 +898,7 @@ START_TEST(test_waiters_killed)
 			await_waiter_count_change(&map, before);
 			asleep++;
 		} else {
-			sleep_us(rng_below(300));
+			sleep_us(test_rng_below(300));
 		}
 		kill_and_reap(pid);
 	}
@@ -1128,7 +1037,7 @@ START_TEST(test_contest_holder_killed)
 	orbit_fleet_t *others[2];
 	uint32_t busy_checks = 0;
 
-	rng_seed("contest holders killed");
+	test_rng_seed("contest holders killed");
 	ck_assert_int_eq(orbit_fleet_join_shm(fleet_name, 1, FLEET_SIZE, NULL, &others[0]), 0);
 	ck_assert_int_eq(orbit_fleet_join_shm(fleet_name, 2, FLEET_SIZE, NULL, &others[1]), 0);
 	for (uint32_t round = 0; round < CONTEST_ROUNDS; round++) {
@@ -1138,7 +1047,7 @@ START_TEST(test_contest_holder_killed)
 		pid_t pid = spawn(run_holder, &child);
 
 		await_flag(&shared->ready, (uint64_t)round + 1);
-		sleep_us(rng_below(child.renewing ? 100000 : 20000));
+		sleep_us(test_rng_below(child.renewing ? 100000 : 20000));
 		kill_and_reap(pid);
 		ck_assert_int_eq(atomic_load(&shared->error), 0);
 		busy_checks += assert_held_by(others, (uint16_t)(HOLDER_NODE_BASE + round),

@@ -9,9 +9,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <inttypes.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1368,6 +1371,247 @@ START_TEST(test_hostile_wait_words)
 }
 END_TEST
 
+/* ---- slots full of garbage, and a seq that never settles, from a hostile peer ---- */
+
+#define GARBAGE_ROUNDS 16
+/* No poll call sleeps: each returns far sooner than the 200 ms stall bound. */
+#define POLL_MAX_MS 50
+/* A write against a seq that never settles still returns, well within this. */
+#define FLIPPED_WRITE_MAX_MS 2000
+/* Past this the write is taken for hung: the flipping stops, so it can end. */
+#define FLIPPED_HANG_MS 5000
+
+/* A seq a hostile peer may store in the slot that counter c would use. */
+static uint64_t garbage_seq(uint64_t c)
+{
+	switch (test_rng_below(10)) {
+	case 0:
+		return 0;
+	case 1:
+		return 2 * c + 1; /* claimed, and no live writer names it */
+	case 2:
+		return seg_seq_given_up(c);
+	case 3:
+		return 2 * test_rng_below(c + 1) + 1; /* an older lap's claim, or its own */
+	case 4:
+		return 2 * (c + 1 + test_rng_below(1000)) + 1; /* a later lap's claim */
+	case 5:
+		return 2 * test_rng_below(UINT64_MAX / 2); /* any committed counter */
+	case 6:
+		return 2 * c + 2; /* committed, over fields that may be garbage */
+	case 7:
+		return seg_seq_given_up(test_rng_below(UINT64_MAX / 4));
+	case 8:
+		return test_rng_below(UINT64_MAX) ^ (test_rng_below(2) << 63);
+	default:
+		return UINT64_MAX - test_rng_below(2);
+	}
+}
+
+/* Garbage in the slot of counter c: its seq, and its stored fields now and then. */
+static void plant_garbage(const struct seg_map *m, uint64_t c)
+{
+	const struct seg_layout *layout = m->layout;
+	uint8_t *slot = seg_slot(m, c);
+
+	seg_store64(slot, layout->slot_seq, garbage_seq(c));
+	if (test_rng_below(2))
+		seg_store64(slot, layout->slot_id,
+			    test_rng_below(2) ? orbit_id_make(KIND, 0, c)
+					      : test_rng_below(UINT64_MAX));
+	if (test_rng_below(2))
+		seg_store32(slot, layout->slot_len, (uint32_t)test_rng_below(2 * m->payload_max));
+}
+
+/* What a cursor's calls over garbage came to. */
+struct garbage_report {
+	uint64_t calls;
+	uint64_t max_ms;
+	uint64_t delivered;
+	uint64_t lost;
+};
+
+/*
+ * One orbit_ring_next over garbage: it answers at once with a documented result, its
+ * cursor only moves forward, every counter it passes is delivered or counted lost, and a
+ * frame it delivers is one its slot's stored fields allow.
+ */
+static int next_over_garbage(orbit_ring_t *ring, uint64_t *cursor, struct garbage_report *rep)
+{
+	static uint8_t buf[BIG_BUF];
+	uint64_t from = *cursor, lost = 0, start = test_now_ms(), ms;
+	orbit_frame_t frame;
+	int ret = orbit_ring_next(ring, cursor, &frame, buf, sizeof(buf), &lost);
+
+	ms = test_now_ms() - start;
+	rep->calls++;
+	rep->max_ms = ms > rep->max_ms ? ms : rep->max_ms;
+	ck_assert_msg(ms < POLL_MAX_MS, "orbit_ring_next from %" PRIu64 " took %" PRIu64 " ms",
+		      from, ms);
+	ck_assert_msg(ret == 0 || ret == -EAGAIN, "undocumented next result %d", ret);
+	ck_assert_uint_ge(*cursor, from);
+	ck_assert_uint_eq(*cursor - from, lost + (ret == 0));
+	if (ret == 0) {
+		/* An id carries the counter's low bits only. */
+		ck_assert_uint_eq(orbit_id_counter(frame.id),
+				  orbit_id_counter(orbit_id_make(KIND, 0, *cursor - 1)));
+		ck_assert_uint_eq(orbit_id_kind(frame.id), KIND);
+		ck_assert_uint_le(frame.len, orbit_ring_payload_max(ring));
+		rep->delivered++;
+	}
+	rep->lost += lost;
+	return ret;
+}
+
+START_TEST(test_garbage_seqs)
+{
+	uint32_t payload_max = layouts[_i];
+	orbit_fleet_options_t opts = options(CAPACITY, payload_max, 0);
+	struct garbage_report rep = { 0 };
+	uint64_t head = 0, claimed, cursor, start;
+	orbit_ring_t *ring;
+	struct seg_map map;
+
+	test_rng_seed("garbage seqs");
+	ck_assert_int_eq(orbit_fleet_join_shm(fleet_name, 0, FLEET_SIZE, &opts, &fleet), 0);
+	ck_assert_int_eq(orbit_fleet_ring(fleet, KIND, &ring), 0);
+	for (uint64_t c = 0; c < CAPACITY; c++)
+		ck_assert_int_eq(pattern_write(ring, 0, c, NULL), 0);
+	ck_assert_int_eq(seg_map_open(&map, fleet_name, KIND, CAPACITY, payload_max), 0);
+
+	for (uint32_t round = 0; round < GARBAGE_ROUNDS; round++) {
+		/* A fresh lap of garbage, at least one claim no live writer names among it. */
+		head += CAPACITY + test_rng_below(CAPACITY);
+		seg_store64(map.base, map.layout->hdr_write_pos, head);
+		for (uint64_t c = head - CAPACITY; c < head; c++)
+			plant_garbage(&map, c);
+		claimed = head - 1 - test_rng_below(CAPACITY);
+		seg_store64(seg_slot(&map, claimed), map.layout->slot_seq, 2 * claimed + 1);
+		hostile_tried(CAPACITY);
+		/* A cursor from every counter of the lap, from behind it and from past the head. */
+		for (uint64_t from = head - CAPACITY - 1; from <= head + 1; from++) {
+			cursor = from;
+			for (int calls = 0; calls < 4; calls++)
+				if (next_over_garbage(ring, &cursor, &rep) == -EAGAIN)
+					break;
+		}
+	}
+
+	/* Past the stall bound each claim no record names is given up: the cursor gets through. */
+	start = test_now_ms();
+	cursor = head - CAPACITY;
+	while (cursor < head) {
+		ck_assert_msg(test_now_ms() - start < DRAIN_DEADLINE_MS, "cursor stuck at %" PRIu64,
+			      cursor);
+		if (next_over_garbage(ring, &cursor, &rep) == -EAGAIN)
+			test_sleep_ms(10);
+	}
+	fprintf(stderr,
+		"garbage seqs (payload_max %" PRIu32 "): %" PRIu64 " calls, slowest %" PRIu64
+		" ms, %" PRIu64 " delivered, %" PRIu64 " lost; the last lap passed in %" PRIu64
+		" ms\n",
+		payload_max, rep.calls, rep.max_ms, rep.delivered, rep.lost, test_now_ms() - start);
+	seg_map_close(&map);
+}
+END_TEST
+
+/* A peer that keeps rewriting one slot's seq between two odd values, as fast as it can. */
+struct seq_flipper {
+	uint8_t *slot;
+	size_t seq_offset;
+	uint64_t values[2];
+	_Atomic int flipping; /* set once the first value is stored */
+	_Atomic int stop;
+	uint64_t flips;
+};
+
+static void *flip_seq(void *arg)
+{
+	struct seq_flipper *f = arg;
+
+	seg_store64(f->slot, f->seq_offset, f->values[f->flips++ & 1]);
+	atomic_store(&f->flipping, 1);
+	while (!atomic_load_explicit(&f->stop, memory_order_relaxed))
+		seg_store64(f->slot, f->seq_offset, f->values[f->flips++ & 1]);
+	return NULL;
+}
+
+struct flipped_write {
+	orbit_ring_t *ring;
+	uint64_t seq;
+	_Atomic int done;
+	int ret;
+	uint64_t ms;
+};
+
+static void *write_flipped(void *arg)
+{
+	struct flipped_write *w = arg;
+	uint64_t start = test_now_ms();
+
+	w->ret = pattern_write(w->ring, 0, w->seq, NULL);
+	w->ms = test_now_ms() - start;
+	atomic_store(&w->done, 1);
+	return NULL;
+}
+
+/*
+ * The slot the next write lands on has a seq a peer flips between two older laps'
+ * claims, which no record names. The write must still return within a bounded time:
+ * written (0), given up (-EBUSY), or given up by someone else (-ESTALE).
+ */
+START_TEST(test_seq_flipping_under_a_writer)
+{
+	uint32_t payload_max = layouts[_i];
+	orbit_fleet_options_t opts = options(CAPACITY, payload_max, 0);
+	struct seq_flipper flipper = { 0 };
+	struct flipped_write w = { 0 };
+	pthread_t flip_thread, write_thread;
+	orbit_ring_t *ring;
+	struct seg_map map;
+	uint64_t c, start;
+	bool hung;
+
+	ck_assert_int_eq(orbit_fleet_join_shm(fleet_name, 0, FLEET_SIZE, &opts, &fleet), 0);
+	ck_assert_int_eq(orbit_fleet_ring(fleet, KIND, &ring), 0);
+	for (uint64_t n = 0; n < 2 * CAPACITY; n++)
+		ck_assert_int_eq(pattern_write(ring, 0, n, NULL), 0);
+	ck_assert_int_eq(seg_map_open(&map, fleet_name, KIND, CAPACITY, payload_max), 0);
+	c = orbit_ring_head(ring);
+	flipper.slot = seg_slot(&map, c);
+	flipper.seq_offset = map.layout->slot_seq;
+	flipper.values[0] = 2 * (c - CAPACITY) + 1;
+	flipper.values[1] = 2 * (c - 2 * CAPACITY) + 1;
+	hostile_tried(1);
+
+	ck_assert_int_eq(pthread_create(&flip_thread, NULL, flip_seq, &flipper), 0);
+	while (!atomic_load(&flipper.flipping))
+		sched_yield();
+	w.ring = ring;
+	w.seq = c;
+	start = test_now_ms();
+	ck_assert_int_eq(pthread_create(&write_thread, NULL, write_flipped, &w), 0);
+	while (!atomic_load(&w.done) && test_now_ms() - start < FLIPPED_HANG_MS)
+		test_sleep_ms(10);
+	hung = !atomic_load(&w.done);
+	atomic_store(&flipper.stop, 1);
+	ck_assert_int_eq(pthread_join(flip_thread, NULL), 0);
+	ck_assert_int_eq(pthread_join(write_thread, NULL), 0);
+	fprintf(stderr,
+		"seq flipped under a write (payload_max %" PRIu32 "): %s %d after %" PRIu64
+		" ms, %" PRIu64 " flips\n",
+		payload_max, hung ? "hung, returned once the flipping stopped:" : "returned", w.ret,
+		w.ms, flipper.flips);
+
+	ck_assert_msg(!hung, "orbit_ring_write did not return in %d ms while a peer flipped seq",
+		      FLIPPED_HANG_MS);
+	ck_assert_uint_lt(w.ms, FLIPPED_WRITE_MAX_MS);
+	ck_assert_msg(w.ret == 0 || w.ret == -EBUSY || w.ret == -ESTALE, "write returned %d",
+		      w.ret);
+	seg_map_close(&map);
+}
+END_TEST
+
 static Suite *segment_suite(void)
 {
 	Suite *suite = suite_create("segment");
@@ -1408,6 +1652,8 @@ static Suite *segment_suite(void)
 	tcase_add_loop_test(slots, test_hostile_head, 0,
 			    TEST_ARRAY_SIZE(hostile_heads) * TEST_ARRAY_SIZE(layouts));
 	tcase_add_loop_test(slots, test_hostile_wait_words, 0, TEST_ARRAY_SIZE(layouts));
+	tcase_add_loop_test(slots, test_garbage_seqs, 0, TEST_ARRAY_SIZE(layouts));
+	tcase_add_loop_test(slots, test_seq_flipping_under_a_writer, 0, TEST_ARRAY_SIZE(layouts));
 	return suite;
 }
 

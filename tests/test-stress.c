@@ -1,14 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Many writer processes lapping each other on tiny rings while reader processes check
- * every frame they accept, and writers that died mid-write (claims planted by hand).
+ * every frame they accept and a thread watches every slot's seq; writers that died
+ * mid-write (claims planted by hand); a live writer stopped mid-frame past every bound.
  */
 #include <orbit.h>
 
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -18,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "copy-trap.h"
 #include "fixture.h"
 #include "frame-pattern.h"
 #include "segment-layout.h"
@@ -34,7 +38,7 @@
 
 /*
  * Loop tests run once per configuration: _i indexes this table. Writer 0 stalls in the
- * middle of every stall_every-th write (see struct stall); large payloads keep the
+ * middle of every stall_every-th write (see STALL_US); large payloads keep the
  * copy after the stall long enough for readers to catch a slot written by two laps.
  */
 static const struct config {
@@ -102,69 +106,13 @@ static int join_ring(uint16_t node, uint32_t capacity, uint32_t payload_max, orb
 }
 
 /*
- * A writer that loses the CPU in the middle of copying its payload, deterministically:
- * the payload's first word sits before a PROT_NONE region, so the ring's copy faults on
- * the second word; the handler sleeps, then opens the region and the copy resumes. A
- * correct ring keeps the next lap off the slot meanwhile; blind slot stores let it write
- * and commit there, and the resumed copy then scribbles over that committed frame. The
- * stall is far below the ring's stall bound: no writer may be taken for dead.
+ * A writer that loses the CPU in the middle of copying its payload, deterministically
+ * (copy-trap.h): the copy naps after the payload's first word. A correct ring keeps the
+ * next lap off the slot meanwhile; blind slot stores let it write and commit there, and
+ * the resumed copy then scribbles over that committed frame. The stall is far below the
+ * ring's stall bound: no writer may be taken for dead.
  */
 #define STALL_US 1000
-
-static struct stall {
-	uint8_t *guard; /* first byte of the PROT_NONE region */
-	size_t guard_len;
-	uint8_t *payload; /* guard - 8 */
-	long pause_us;
-} stall;
-
-static void stall_on_fault(int sig, siginfo_t *info, void *context)
-{
-	const struct timespec pause = { .tv_sec = stall.pause_us / 1000000,
-					.tv_nsec = stall.pause_us % 1000000 * 1000 };
-	uint8_t *addr = info->si_addr;
-
-	(void)context;
-	if (addr < stall.guard || addr >= stall.guard + stall.guard_len) {
-		/* A real fault: let it kill the process on return. */
-		signal(sig, SIG_DFL);
-		return;
-	}
-	nanosleep(&pause, NULL);
-	mprotect(stall.guard, stall.guard_len, PROT_READ | PROT_WRITE);
-}
-
-static int stall_setup(size_t payload_max, long pause_us)
-{
-	struct sigaction action = { .sa_sigaction = stall_on_fault, .sa_flags = SA_SIGINFO };
-	size_t page = (size_t)sysconf(_SC_PAGESIZE);
-	uint8_t *area;
-
-	stall.guard_len = (payload_max + page - 1) / page * page;
-	area = mmap(NULL, page + stall.guard_len, PROT_READ | PROT_WRITE,
-		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (area == MAP_FAILED)
-		return -errno;
-	stall.guard = area + page;
-	stall.payload = stall.guard - 8;
-	stall.pause_us = pause_us;
-	sigemptyset(&action.sa_mask);
-	return sigaction(SIGSEGV, &action, NULL) < 0 ? -errno : 0;
-}
-
-static int stalled_write(orbit_ring_t *ring, uint16_t node, uint64_t seq)
-{
-	size_t len = pattern_fill(stall.payload, orbit_ring_payload_max(ring), node, seq);
-	int ret;
-
-	if (mprotect(stall.guard, stall.guard_len, PROT_NONE) < 0)
-		return -errno;
-	ret = pattern_write_filled(ring, node, seq, stall.payload, len, NULL);
-	/* Open again: a superseded write copies nothing, so the handler may not have run. */
-	if (mprotect(stall.guard, stall.guard_len, PROT_READ | PROT_WRITE) < 0)
-		return -errno;
-	return ret;
-}
 
 static void run_writer(const struct config *cfg, int index, struct stress *shared)
 {
@@ -175,10 +123,10 @@ static void run_writer(const struct config *cfg, int index, struct stress *share
 	int ret = join_ring(node, cfg->capacity, cfg->payload_max, &f, &ring);
 
 	if (ret == 0 && index == 0)
-		ret = stall_setup(cfg->payload_max, STALL_US);
+		ret = trap_setup(cfg->payload_max, STALL_US);
 	for (uint64_t seq = 0; ret == 0 && seq < cfg->frames; seq++) {
 		int w = index == 0 && seq % cfg->stall_every == 0
-				? stalled_write(ring, node, seq)
+				? trapped_write(ring, node, seq, 8)
 				: pattern_write(ring, node, seq, NULL);
 
 		if (w == 0) {
@@ -332,6 +280,67 @@ static void print_report(const struct config *cfg, const struct stress *shared, 
 	}
 }
 
+/*
+ * A thread of the test process that reads every slot's seq over and over, as a peer
+ * would, while other processes write. No slot's seq may ever go back: a commit that
+ * stored 2c+2 over a later lap's claim, or over a given-up counter, would.
+ */
+#define SAMPLED_SLOTS_MAX 4
+
+struct seq_sampler {
+	const struct seg_map *map;
+	pthread_t thread;
+	_Atomic int stop;
+	struct seg_seq_watch slots[SAMPLED_SLOTS_MAX];
+};
+
+static void *sample_seqs(void *arg)
+{
+	struct seq_sampler *s = arg;
+	const struct seg_map *map = s->map;
+
+	while (!atomic_load_explicit(&s->stop, memory_order_relaxed)) {
+		for (uint32_t i = 0; i < map->capacity; i++)
+			seg_seq_watch_add(&s->slots[i],
+					  seg_load64(seg_slot(map, i), map->layout->slot_seq));
+		sched_yield();
+	}
+	return NULL;
+}
+
+static void sampler_start(struct seq_sampler *s, const struct seg_map *map)
+{
+	ck_assert_uint_le(map->capacity, SAMPLED_SLOTS_MAX);
+	memset(s, 0, sizeof(*s));
+	s->map = map;
+	ck_assert_int_eq(pthread_create(&s->thread, NULL, sample_seqs, s), 0);
+}
+
+/* Stops the sampler and prints what it saw; the number of regressions. */
+static uint64_t sampler_stop(struct seq_sampler *s)
+{
+	uint64_t samples = 0, regressions = 0;
+
+	atomic_store(&s->stop, 1);
+	ck_assert_int_eq(pthread_join(s->thread, NULL), 0);
+	for (uint32_t i = 0; i < s->map->capacity; i++) {
+		const struct seg_seq_watch *w = &s->slots[i];
+
+		samples += w->samples;
+		regressions += w->regressions;
+		if (w->regressions)
+			fprintf(stderr,
+				"  slot %" PRIu32 ": seq went back %" PRIu64
+				" times, first from 0x%" PRIx64 " to 0x%" PRIx64 "\n",
+				i, w->regressions, w->from, w->to);
+	}
+	fprintf(stderr,
+		"  seq sampler: %" PRIu64 " samples of %" PRIu32 " slots, %" PRIu64
+		" regressions\n",
+		samples, s->map->capacity, regressions);
+	return regressions;
+}
+
 START_TEST(test_lapping_writers)
 {
 	const struct config *cfg = &configs[_i];
@@ -339,12 +348,17 @@ START_TEST(test_lapping_writers)
 	struct stress *shared = mmap(NULL, sizeof(*shared), PROT_READ | PROT_WRITE,
 				     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	pid_t writers[WRITERS], readers[READERS];
+	struct seq_sampler sampler;
+	uint64_t start, regressions;
+	struct seg_map map;
 	orbit_ring_t *ring;
 	int release[2];
-	uint64_t start;
 
 	ck_assert_ptr_ne(shared, MAP_FAILED);
 	ck_assert_int_eq(join_ring(60, cfg->capacity, cfg->payload_max, &fixture_fleet, &ring), 0);
+	ck_assert_int_eq(
+		seg_map_open(&map, fixture_fleet_name, KIND, cfg->capacity, cfg->payload_max), 0);
+	sampler_start(&sampler, &map);
 	ck_assert_int_eq(pipe(release), 0);
 	for (int r = 0; r < READERS; r++)
 		readers[r] = spawn(run_reader, cfg, r, shared, release);
@@ -358,8 +372,11 @@ START_TEST(test_lapping_writers)
 	for (int r = 0; r < READERS; r++)
 		assert_exited_cleanly(readers[r], "reader");
 	print_report(cfg, shared, test_now_ms() - start);
+	regressions = sampler_stop(&sampler);
+	seg_map_close(&map);
 
 	ck_assert_uint_eq(orbit_ring_head(ring), total);
+	ck_assert_msg(regressions == 0, "a slot's seq went back %" PRIu64 " times", regressions);
 	for (int w = 0; w < WRITERS; w++) {
 		const struct writer_report *rep = &shared->writers[w];
 
@@ -465,7 +482,7 @@ START_TEST(test_dead_writer_counted_lost)
 	}
 	ck_assert_uint_ge(test_now_ms() - start, 200);
 	ck_assert_uint_eq(seg_load64(seg_slot(&map, dead), map.layout->slot_seq),
-			  (UINT64_C(1) << 63) | (2 * dead + 1));
+			  seg_seq_given_up(dead));
 	ck_assert_int_eq(orbit_ring_read_at(ring, dead, &frame, buf, sizeof(buf)), -ENOENT);
 	lost = 0;
 
@@ -551,9 +568,9 @@ START_TEST(test_takeover_waits_for_each_holder)
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (stall_setup(layouts[_i], 50000) < 0)
+		if (trap_setup(layouts[_i], 50000) < 0)
 			_exit(2);
-		_exit(stalled_write(ring, 0, dead + capacity) == 0 ? 0 : 1);
+		_exit(trapped_write(ring, 0, dead + capacity, 8) == 0 ? 0 : 1);
 	}
 	/* Once that writer holds counter dead + capacity, claim the next lap of the slot. */
 	deadline = test_now_ms() + DEAD_DEADLINE_MS;
@@ -576,6 +593,330 @@ START_TEST(test_takeover_waits_for_each_holder)
 		      "the frame of counter %llu was written over by the lap it displaced",
 		      (unsigned long long)(dead + 2 * capacity));
 	seg_map_close(&map);
+}
+END_TEST
+
+/*
+ * ---- a live writer stopped past every bound ----
+ *
+ * Writer A (another process) is stopped with SIGSTOP while it holds its slot: in the
+ * middle of copying a 1 MiB payload, or at its commit. It stays stopped five times the
+ * 200 ms stall bound while the test laps it. A lives, so its claim is never taken over:
+ * the lapping write gives its own frame up (-EBUSY) and leaves the slot alone, readers
+ * wait at A's counter (-EAGAIN) without counting it lost and without sleeping in the
+ * poll, and after SIGCONT A's frame commits whole and reaches every reader. Throughout,
+ * a sampler reads the slots' seq: it never goes back, as it would if A's commit stored
+ * 2c+2 over the lap that had taken its slot (a commit that is not a CAS).
+ */
+#define STOP_CAPACITY 4
+#define STOP_PAYLOAD  (1u << 20)
+#define STOP_LAPPER   0 /* the test process, which writes with seq = counter */
+#define STOP_WRITER   1
+#define STOP_READERS  2
+#define STOP_BEFORE   2	   /* frames written before A's */
+#define STOPPED_MS    1000 /* five times the stall bound */
+#define POLL_EVERY_MS 20
+#define POLL_MAX_MS   50 /* a poll never sleeps: far below the stall bound */
+#define LAP_MAX_MS    2000
+
+enum stop_point { STOP_MID_COPY, STOP_AT_COMMIT };
+
+static const char *const stop_points[] = {
+	[STOP_MID_COPY] = "in the middle of its copy",
+	[STOP_AT_COMMIT] = "at its commit",
+};
+
+/* A's frame: long, so half its copy is far past the slot's first page (where seq is). */
+static uint64_t long_frame_seq(void)
+{
+	uint64_t seq = 0;
+
+	while (pattern_length(STOP_PAYLOAD, STOP_WRITER, seq) < STOP_PAYLOAD / 4 * 3)
+		seq++;
+	return seq;
+}
+
+/* Writer A: joins before the test maps anything, so its own mapping is its only one. */
+static void run_stopped_writer(enum stop_point where, int ready_fd, int go_fd)
+{
+	uint64_t seq = long_frame_seq(), c;
+	size_t half = pattern_length(STOP_PAYLOAD, STOP_WRITER, seq) / 2 & ~(size_t)7;
+	struct seg_map map;
+	orbit_fleet_t *f;
+	orbit_ring_t *ring;
+	char byte = 0;
+
+	if (join_ring(STOP_WRITER, STOP_CAPACITY, STOP_PAYLOAD, &f, &ring) < 0 ||
+	    trap_setup(STOP_PAYLOAD, 0) < 0)
+		_exit(1);
+	if (write(ready_fd, &byte, 1) != 1 || read(go_fd, &byte, 1) != 1)
+		_exit(2);
+	/* Nobody writes while the test waits for A to stop: the next counter is A's. */
+	c = orbit_ring_head(ring);
+	if (where == STOP_AT_COMMIT) {
+		if (seg_map_find(&map, fixture_fleet_name, KIND, STOP_CAPACITY, STOP_PAYLOAD) < 0)
+			_exit(3);
+		trap_then_page(seg_slot(&map, c) + map.layout->slot_seq);
+	}
+	_exit(trapped_write(ring, STOP_WRITER, seq, half) == 0 ? 0 : 4);
+}
+
+struct stop_reader {
+	orbit_ring_t *ring;
+	uint64_t cursor;
+	uint64_t lost;
+	uint64_t delivered;
+	uint64_t torn;
+	uint64_t stopped_frame; /* A's frame, delivered whole */
+	int error;
+};
+
+/* What the test saw, gathered first and asserted last, so a failing run shows it all. */
+struct stop_report {
+	uint64_t c; /* A's counter */
+	int lap_ret;
+	uint64_t lap_ms;
+	uint64_t seq_after_lap;
+	uint64_t seq_at_resume;
+	uint64_t polls;
+	uint64_t poll_max_ms;
+	bool poll_wrong; /* a poll at c that did not answer -EAGAIN, or moved or lost */
+	int poll_ret;
+	uint64_t poll_from;
+	uint64_t poll_cursor;
+	uint64_t poll_lost;
+	int a_status;
+	int a_read; /* A's frame read after SIGCONT: 0 whole, -EBADMSG torn, or the error */
+	uint64_t regressions;
+};
+
+/* Accounts for a frame a reader's poll delivered: checked whole, and A's recognised. */
+static void stop_reader_got(struct stop_reader *r, uint64_t c, const orbit_frame_t *frame,
+			    const void *buf)
+{
+	uint16_t writer;
+	uint64_t seq;
+
+	r->delivered++;
+	if (pattern_verify(r->ring, frame, buf, &writer, &seq) < 0)
+		r->torn++;
+	else if (writer == STOP_WRITER && orbit_id_counter(frame->id) == c)
+		r->stopped_frame++;
+}
+
+/* A poll at A's counter: at once, -EAGAIN, the cursor left on c and nothing lost. */
+static void poll_stopped(struct stop_reader *r, struct stop_report *rep)
+{
+	static uint8_t buf[STOP_PAYLOAD];
+	uint64_t start = test_now_ms(), lost = r->lost, cursor = r->cursor, ms;
+	orbit_frame_t frame;
+	int ret = orbit_ring_next(r->ring, &r->cursor, &frame, buf, sizeof(buf), &r->lost);
+
+	ms = test_now_ms() - start;
+	rep->polls++;
+	if (ms > rep->poll_max_ms)
+		rep->poll_max_ms = ms;
+	if (ret == 0)
+		stop_reader_got(r, rep->c, &frame, buf);
+	if (!rep->poll_wrong && (ret != -EAGAIN || r->cursor != rep->c || r->lost != lost)) {
+		rep->poll_wrong = true;
+		rep->poll_ret = ret;
+		rep->poll_from = cursor;
+		rep->poll_cursor = r->cursor;
+		rep->poll_lost = r->lost - lost;
+	}
+}
+
+/* After A resumed: every counter up to `until`, delivered (checked) or counted lost. */
+static void drain_stopped(struct stop_reader *r, uint64_t c, uint64_t until)
+{
+	static uint8_t buf[STOP_PAYLOAD];
+	uint64_t deadline = test_now_ms() + DEAD_DEADLINE_MS;
+	orbit_frame_t frame;
+
+	while (r->cursor < until && test_now_ms() < deadline) {
+		int ret = orbit_ring_next(r->ring, &r->cursor, &frame, buf, sizeof(buf), &r->lost);
+
+		if (ret == -EAGAIN) {
+			usleep(1000);
+			continue;
+		}
+		if (ret < 0) {
+			r->error = ret;
+			return;
+		}
+		stop_reader_got(r, c, &frame, buf);
+	}
+}
+
+/* Forks writer A, waits until it joined; it claims and stops once *go_fd is written to. */
+static pid_t spawn_stopped_writer(enum stop_point where, int *go_fd)
+{
+	int ready[2], go[2];
+	pid_t pid;
+	char byte;
+
+	ck_assert_int_eq(pipe(ready), 0);
+	ck_assert_int_eq(pipe(go), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		close(ready[0]);
+		close(go[1]);
+		run_stopped_writer(where, ready[1], go[0]);
+	}
+	close(ready[1]);
+	close(go[0]);
+	ck_assert_msg(read(ready[0], &byte, 1) == 1, "writer A failed to start");
+	close(ready[0]);
+	*go_fd = go[1];
+	return pid;
+}
+
+static int read_stopped_frame(orbit_ring_t *ring, uint64_t c)
+{
+	static uint8_t buf[STOP_PAYLOAD];
+	orbit_frame_t frame;
+	uint16_t writer;
+	uint64_t seq;
+	int ret = orbit_ring_read_at(ring, c, &frame, buf, sizeof(buf));
+
+	if (ret == 0 &&
+	    (pattern_verify(ring, &frame, buf, &writer, &seq) < 0 || writer != STOP_WRITER))
+		ret = -EBADMSG;
+	return ret;
+}
+
+static void print_stop_report(enum stop_point where, const struct stop_report *rep,
+			      const struct stop_reader *readers)
+{
+	fprintf(stderr,
+		"writer stopped %s for %d ms: lapping write %d after %" PRIu64
+		" ms; A's slot seq 0x%" PRIx64 " after the lap, 0x%" PRIx64
+		" at SIGCONT (A's claim 0x%" PRIx64 "); %" PRIu64
+		" polls at A's counter, slowest %" PRIu64 " ms",
+		stop_points[where], STOPPED_MS, rep->lap_ret, rep->lap_ms, rep->seq_after_lap,
+		rep->seq_at_resume, 2 * rep->c + 1, rep->polls, rep->poll_max_ms);
+	if (rep->poll_wrong)
+		fprintf(stderr,
+			", one from cursor %" PRIu64 " returned %d, cursor %" PRIu64 ", %" PRIu64
+			" lost",
+			rep->poll_from, rep->poll_ret, rep->poll_cursor, rep->poll_lost);
+	fprintf(stderr, "; A's status 0x%x, its frame reads %d\n", rep->a_status, rep->a_read);
+	for (int r = 0; r < STOP_READERS; r++)
+		fprintf(stderr,
+			"  reader %d: delivered %" PRIu64 " (A's frame whole: %" PRIu64
+			") lost %" PRIu64 " torn %" PRIu64 " cursor %" PRIu64 " error %d\n",
+			r, readers[r].delivered, readers[r].stopped_frame, readers[r].lost,
+			readers[r].torn, readers[r].cursor, readers[r].error);
+}
+
+static void assert_stop_report(const struct stop_report *rep, const struct stop_reader *readers)
+{
+	const uint64_t claim = 2 * rep->c + 1;
+
+	ck_assert_msg(
+		rep->regressions == 0,
+		"a slot's seq went back: a late commit stored over the lap that had the slot");
+	ck_assert_msg(rep->lap_ret == -EBUSY,
+		      "the lapping write returned %d: it must give its frame up (-EBUSY), not "
+		      "take a live writer's slot",
+		      rep->lap_ret);
+	ck_assert_uint_lt(rep->lap_ms, LAP_MAX_MS);
+	ck_assert_msg(rep->seq_after_lap == claim && rep->seq_at_resume == claim,
+		      "A's slot changed hands while A was stopped");
+	ck_assert_msg(WIFEXITED(rep->a_status) && WEXITSTATUS(rep->a_status) == 0,
+		      "writer A failed after SIGCONT (status 0x%x)", rep->a_status);
+	ck_assert_msg(rep->a_read == 0, "A's frame did not commit whole: read %d", rep->a_read);
+	ck_assert_msg(!rep->poll_wrong,
+		      "a poll at A's counter %" PRIu64 " (cursor %" PRIu64
+		      ") returned %d, cursor %" PRIu64 ", %" PRIu64
+		      " lost: a live writer's claim must read -EAGAIN",
+		      rep->c, rep->poll_from, rep->poll_ret, rep->poll_cursor, rep->poll_lost);
+	ck_assert_uint_lt(rep->poll_max_ms, POLL_MAX_MS);
+	for (int r = 0; r < STOP_READERS; r++) {
+		const struct stop_reader *rd = &readers[r];
+
+		ck_assert_int_eq(rd->error, 0);
+		ck_assert_uint_eq(rd->torn, 0);
+		ck_assert_msg(rd->stopped_frame == 1, "reader %d did not deliver A's frame", r);
+		/* A's frame and the lap's first three; the fourth gave its frame up. */
+		ck_assert_uint_eq(rd->delivered, STOP_BEFORE + STOP_CAPACITY);
+		ck_assert_uint_eq(rd->lost, 1);
+		ck_assert_uint_eq(rd->cursor, rep->c + STOP_CAPACITY + 1);
+	}
+}
+
+START_TEST(test_stopped_writer_keeps_its_slot)
+{
+	enum stop_point where = (enum stop_point)_i;
+	struct stop_reader readers[STOP_READERS] = { 0 };
+	orbit_fleet_t *reader_fleets[STOP_READERS];
+	struct stop_report rep = { .c = STOP_BEFORE };
+	uint64_t delivered[STOP_BEFORE], stopped_at, start;
+	struct seq_sampler sampler;
+	struct seg_map map;
+	orbit_ring_t *ring;
+	uint8_t *slot;
+	int go, status;
+	char byte = 0;
+	pid_t a;
+
+	a = spawn_stopped_writer(where, &go);
+	ck_assert_int_eq(join_ring(STOP_LAPPER, STOP_CAPACITY, STOP_PAYLOAD, &fixture_fleet, &ring),
+			 0);
+	for (int r = 0; r < STOP_READERS; r++)
+		ck_assert_int_eq(join_ring((uint16_t)(READER_NODE_BASE + r), STOP_CAPACITY,
+					   STOP_PAYLOAD, &reader_fleets[r], &readers[r].ring),
+				 0);
+	ck_assert_int_eq(seg_map_open(&map, fixture_fleet_name, KIND, STOP_CAPACITY, STOP_PAYLOAD),
+			 0);
+	slot = seg_slot(&map, rep.c);
+	sampler_start(&sampler, &map);
+	for (uint64_t c = 0; c < STOP_BEFORE; c++)
+		write_counter(ring, c);
+	for (int r = 0; r < STOP_READERS; r++) {
+		ck_assert_int_eq(drain(readers[r].ring, &readers[r].cursor, STOP_BEFORE,
+				       &readers[r].lost, delivered, STOP_BEFORE),
+				 STOP_BEFORE);
+		readers[r].delivered = STOP_BEFORE;
+	}
+
+	/* A claims the next counter and stops holding its slot. */
+	ck_assert_int_eq(write(go, &byte, 1), 1);
+	close(go);
+	ck_assert_int_eq(waitpid(a, &status, WUNTRACED), a);
+	ck_assert_msg(WIFSTOPPED(status), "writer A did not stop (status 0x%x)", status);
+	stopped_at = test_now_ms();
+	ck_assert_uint_eq(orbit_ring_head(ring), rep.c + 1);
+	ck_assert_uint_eq(seg_load64(slot, map.layout->slot_seq), 2 * rep.c + 1);
+
+	/* The test laps A: a lap on, its counter lands on A's slot. */
+	for (uint64_t c = rep.c + 1; c < rep.c + STOP_CAPACITY; c++)
+		write_counter(ring, c);
+	start = test_now_ms();
+	rep.lap_ret = pattern_write(ring, STOP_LAPPER, rep.c + STOP_CAPACITY, NULL);
+	rep.lap_ms = test_now_ms() - start;
+	rep.seq_after_lap = seg_load64(slot, map.layout->slot_seq);
+	while (test_now_ms() - stopped_at < STOPPED_MS) {
+		for (int r = 0; r < STOP_READERS; r++)
+			poll_stopped(&readers[r], &rep);
+		test_sleep_ms(POLL_EVERY_MS);
+	}
+	rep.seq_at_resume = seg_load64(slot, map.layout->slot_seq);
+
+	ck_assert_int_eq(kill(a, SIGCONT), 0);
+	ck_assert_int_eq(waitpid(a, &rep.a_status, 0), a);
+	rep.a_read = read_stopped_frame(ring, rep.c);
+	for (int r = 0; r < STOP_READERS; r++)
+		drain_stopped(&readers[r], rep.c, rep.c + STOP_CAPACITY + 1);
+	rep.regressions = sampler_stop(&sampler);
+	print_stop_report(where, &rep, readers);
+	assert_stop_report(&rep, readers);
+	seg_map_close(&map);
+	for (int r = 0; r < STOP_READERS; r++)
+		orbit_fleet_leave(reader_fleets[r]);
 }
 END_TEST
 
@@ -687,6 +1028,7 @@ static Suite *stress_suite(void)
 	TCase *lapping = fixture_tcase(suite, "lapping", 300);
 	TCase *dead = fixture_tcase(suite, "dead", 60);
 	TCase *keepup = fixture_tcase(suite, "keepup", 300);
+	TCase *stopped = fixture_tcase(suite, "stopped", 60);
 
 	tcase_add_loop_test(lapping, test_lapping_writers, 0, TEST_ARRAY_SIZE(configs));
 
@@ -695,6 +1037,9 @@ static Suite *stress_suite(void)
 	tcase_add_loop_test(dead, test_takeover_waits_for_each_holder, 0, TEST_ARRAY_SIZE(layouts));
 
 	tcase_add_loop_test(keepup, test_reader_keeping_up, 0, TEST_ARRAY_SIZE(layouts));
+
+	tcase_add_loop_test(stopped, test_stopped_writer_keeps_its_slot, 0,
+			    TEST_ARRAY_SIZE(stop_points));
 	return suite;
 }
 

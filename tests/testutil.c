@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Helpers shared by the Check suites (libc and Check only: the fuzz harnesses link them too):
- * unique fleet names, segment cleanup, clocks, child processes, the runner.
+ * unique fleet names, segment cleanup, clocks, replayable randomness, child processes, the
+ * runner.
  */
 #include "testutil.h"
 
 #include <dirent.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,6 +84,29 @@ void test_sleep_ms(unsigned ms)
 
 	while (nanosleep(&ts, &ts) != 0)
 		;
+}
+
+static uint64_t rng_state;
+
+void test_rng_seed(const char *what)
+{
+	const char *replay = getenv("ORBIT_TEST_SEED");
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	rng_state = ((uint64_t)ts.tv_nsec << 20) ^ (uint64_t)ts.tv_sec ^ (uint64_t)getpid();
+	if (replay)
+		rng_state = strtoull(replay, NULL, 10);
+	rng_state |= 1;
+	fprintf(stderr, "%s: random seed %" PRIu64 "\n", what, rng_state);
+}
+
+uint64_t test_rng_below(uint64_t bound)
+{
+	rng_state ^= rng_state >> 12;
+	rng_state ^= rng_state << 25;
+	rng_state ^= rng_state >> 27;
+	return (rng_state * 0x2545F4914F6CDD1Dull) % bound;
 }
 
 void test_reap(pid_t pid)

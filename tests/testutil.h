@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Helpers shared by the Check suites (libc and Check only: the fuzz harnesses link them too):
- * unique fleet names, segment cleanup, clocks, child processes, the runner.
+ * unique fleet names, segment cleanup, clocks, replayable randomness, child processes, the
+ * runner.
  */
 #ifndef ORBIT_TESTUTIL_H
 #define ORBIT_TESTUTIL_H
@@ -37,6 +38,15 @@ uint64_t test_unix_ms(void);
 
 /* Sleeps the whole time, through signals. */
 void test_sleep_ms(unsigned ms);
+
+/*
+ * Seeds test_rng_below() from the clock and prints the seed under `what`; ORBIT_TEST_SEED=N
+ * replays the same choices (the timing they meet is the machine's).
+ */
+void test_rng_seed(const char *what);
+
+/* A number in [0, bound) from the seeded generator (xorshift64*); bound > 0. */
+uint64_t test_rng_below(uint64_t bound);
 
 /* Waits for the child pid and asserts it exited with status 0. */
 void test_reap(pid_t pid);
