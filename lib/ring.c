@@ -550,22 +550,24 @@ enum take_result {
  * An older lap's writer still holds the slot. Gone: take the slot over at once.
  * Alive: never take it, however long it is stopped; wait up to the bound, then give
  * this frame up. Unrecorded (orbit-rs 0.1): wait up to the bound, then take over.
+ * A seq that keeps moving has someone alive behind it, so it counts as alive, and the
+ * bound is checked on every look: a peer rewriting seq cannot keep the writer here.
  */
 static int older_claim(const orbit_ring_t *ring, struct backoff *wait, _Atomic uint64_t *seq,
 		       uint64_t s)
 {
-	enum lease_owner owner;
+	enum lease_owner owner = LEASE_OWNER_ALIVE;
 
-	if (seq_settles(seq, s))
-		return -EAGAIN;
-	owner = claim_owner(ring, seq_counter(s));
-	if (owner == LEASE_OWNER_DEAD || owner == LEASE_OWNER_DROPPED)
-		return 0;
+	if (!seq_settles(seq, s)) {
+		owner = claim_owner(ring, seq_counter(s));
+		if (owner == LEASE_OWNER_DEAD || owner == LEASE_OWNER_DROPPED)
+			return 0;
+	}
 	if (!backoff_expired(wait, s, ring->stall_ns)) {
 		backoff_pause(wait);
 		return -EAGAIN;
 	}
-	return owner == LEASE_OWNER_ALIVE ? -EBUSY : 0;
+	return owner == LEASE_OWNER_NONE ? 0 : -EBUSY;
 }
 
 /*
@@ -604,6 +606,9 @@ static enum take_result slot_take(const orbit_ring_t *ring, uint8_t *slot, uint6
 		if (atomic_compare_exchange_weak_explicit(seq, &s, mine, memory_order_acquire,
 							  memory_order_relaxed))
 			break;
+		/* Lost a race for the slot: bounded too, whoever keeps changing it. */
+		if (backoff_expired(&wait, s, ring->stall_ns))
+			return TAKE_BUSY;
 	}
 	/* Release fence: the odd seq is ordered before the content stores; pairs with the reader's acquire fence. */
 	atomic_thread_fence(memory_order_release);
@@ -940,11 +945,7 @@ ORBIT_EXPORT int orbit_ring_next(orbit_ring_t *ring, uint64_t *cursor, orbit_fra
 			ret = -EAGAIN;
 			break;
 		}
-		if (head - c > ring->capacity) {
-			skipped += head - ring->capacity - c;
-			c = head - ring->capacity;
-			continue;
-		}
+		/* Before any jump: a live writer's claim survives the laps that gave up on it. */
 		if (ret == -EAGAIN || ret == SLOT_UNREACHED) {
 			enum claim_verdict verdict = claim_judge(ring, c);
 
@@ -955,6 +956,11 @@ ORBIT_EXPORT int orbit_ring_next(orbit_ring_t *ring, uint64_t *cursor, orbit_fra
 			/* Bounded, so a slot someone keeps rewriting cannot hold the cursor. */
 			if (verdict == CLAIM_SETTLED && settled++ < RING_READ_TRIES)
 				continue;
+		}
+		if (head - c > ring->capacity) {
+			skipped += head - ring->capacity - c;
+			c = head - ring->capacity;
+			continue;
 		}
 		/* Overwritten, impossible, or given up: lost, and the cursor moves on. */
 		skipped++;
