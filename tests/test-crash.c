@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "copy-trap.h"
 #include "frame-pattern.h"
 #include "segment-layout.h"
 #include "testutil.h"
@@ -178,71 +179,6 @@ static void assert_round_trip(orbit_ring_t *ring, uint16_t node, uint64_t seq)
 	ck_assert_uint_eq(lost, 0);
 }
 
-/*
- * A payload whose copy into the ring pauses part-way: it runs into a PROT_NONE page, and
- * the fault handler pauses (a nap, or a SIGSTOP) before it opens the page and lets the
- * copy resume. All that while the writer holds its slot with the frame half-written.
- */
-static struct copy_trap {
-	uint8_t *guard;
-	size_t guard_len;
-	long nap_us; /* 0: stop the process instead */
-} trap;
-
-static void trap_on_fault(int sig, siginfo_t *info, void *context)
-{
-	uint8_t *addr = info->si_addr;
-
-	(void)context;
-	if (addr < trap.guard || addr >= trap.guard + trap.guard_len) {
-		/* A real fault: let it kill the process on return. */
-		signal(sig, SIG_DFL);
-		return;
-	}
-	if (trap.nap_us) {
-		const struct timespec nap = { .tv_nsec = trap.nap_us * 1000 };
-
-		nanosleep(&nap, NULL);
-	} else {
-		raise(SIGSTOP);
-	}
-	mprotect(trap.guard, trap.guard_len, PROT_READ | PROT_WRITE);
-}
-
-/* Room for payloads of up to payload_max bytes on both sides of the guard. */
-static int trap_setup(size_t payload_max, long nap_us)
-{
-	struct sigaction action = { .sa_sigaction = trap_on_fault, .sa_flags = SA_SIGINFO };
-	size_t page = (size_t)sysconf(_SC_PAGESIZE);
-	uint8_t *area;
-
-	trap.guard_len = (payload_max + page - 1) / page * page;
-	trap.nap_us = nap_us;
-	area = mmap(NULL, 2 * trap.guard_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-		    -1, 0);
-	if (area == MAP_FAILED)
-		return -errno;
-	trap.guard = area + trap.guard_len;
-	sigemptyset(&action.sa_mask);
-	return sigaction(SIGSEGV, &action, NULL) < 0 ? -errno : 0;
-}
-
-/* Writes frame `seq`, its copy trapped `before` bytes in (a multiple of 8). */
-static int trapped_write(orbit_ring_t *ring, uint16_t node, uint64_t seq, size_t before)
-{
-	uint8_t *payload = trap.guard - before;
-	size_t len = pattern_fill(payload, orbit_ring_payload_max(ring), node, seq);
-	int ret;
-
-	if (mprotect(trap.guard, trap.guard_len, PROT_NONE) < 0)
-		return -errno;
-	ret = pattern_write_filled(ring, node, seq, payload, len, NULL);
-	/* Open again: a superseded write copies nothing, so the handler may not have run. */
-	if (mprotect(trap.guard, trap.guard_len, PROT_READ | PROT_WRITE) < 0)
-		return -errno;
-	return ret;
-}
-
 /* ---- writers killed mid-frame while readers and other writers run ---- */
 
 static const struct kill_config {
@@ -302,7 +238,7 @@ static void run_victim(void *arg)
 	int ret = join_ring(node, &opts, &f, &ring);
 
 	if (ret == 0 && child->slow_copy)
-		ret = trap_setup(shared->cfg->payload_max, SLOW_COPY_NAP_US);
+		ret = copy_trap_setup(shared->cfg->payload_max, SLOW_COPY_NAP_US);
 	if (ret < 0) {
 		atomic_store(&shared->victim_error, ret);
 		_exit(1);
@@ -312,7 +248,8 @@ static void run_victim(void *arg)
 		uint64_t seq = (uint64_t)child->round << 32 | n;
 
 		if (child->slow_copy)
-			ret = trapped_write(ring, node, seq, 8 * (1 + rng_below(words - 1)));
+			ret = copy_trap_pattern_write(ring, node, seq,
+						      8 * (1 + rng_below(words - 1)));
 		else
 			ret = pattern_write(ring, node, seq, NULL);
 		if (ret < 0) {
@@ -587,9 +524,9 @@ static void run_stopping_writer(void *arg)
 	orbit_fleet_t *f;
 	orbit_ring_t *ring;
 
-	if (trap_setup(256, 0) < 0 || join_ring(1, &opts, &f, &ring) < 0)
+	if (copy_trap_setup(256, 0) < 0 || join_ring(1, &opts, &f, &ring) < 0)
 		_exit(1);
-	_exit(trapped_write(ring, 1, seq, 8) == 0 ? 0 : 2);
+	_exit(copy_trap_pattern_write(ring, 1, seq, 8) == 0 ? 0 : 2);
 }
 
 static void run_plain_writer(void *arg)

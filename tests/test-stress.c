@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "copy-trap.h"
 #include "fixture.h"
 #include "frame-pattern.h"
 #include "segment-layout.h"
@@ -34,7 +35,7 @@
 
 /*
  * Loop tests run once per configuration: _i indexes this table. Writer 0 stalls in the
- * middle of every stall_every-th write (see struct stall); large payloads keep the
+ * middle of every stall_every-th write (see STALL_US); large payloads keep the
  * copy after the stall long enough for readers to catch a slot written by two laps.
  */
 static const struct config {
@@ -102,69 +103,14 @@ static int join_ring(uint16_t node, uint32_t capacity, uint32_t payload_max, orb
 }
 
 /*
- * A writer that loses the CPU in the middle of copying its payload, deterministically:
- * the payload's first word sits before a PROT_NONE region, so the ring's copy faults on
- * the second word; the handler sleeps, then opens the region and the copy resumes. A
- * correct ring keeps the next lap off the slot meanwhile; blind slot stores let it write
- * and commit there, and the resumed copy then scribbles over that committed frame. The
- * stall is far below the ring's stall bound: no writer may be taken for dead.
+ * A writer that loses the CPU in the middle of copying its payload, deterministically
+ * (copy-trap.h): the payload's first word sits before the guard, so the ring's copy
+ * faults on the second word; the handler sleeps, then opens the guard and the copy
+ * resumes. A correct ring keeps the next lap off the slot meanwhile; blind slot stores
+ * let it write and commit there, and the resumed copy then scribbles over that committed
+ * frame. The stall is far below the ring's stall bound: no writer may be taken for dead.
  */
 #define STALL_US 1000
-
-static struct stall {
-	uint8_t *guard; /* first byte of the PROT_NONE region */
-	size_t guard_len;
-	uint8_t *payload; /* guard - 8 */
-	long pause_us;
-} stall;
-
-static void stall_on_fault(int sig, siginfo_t *info, void *context)
-{
-	const struct timespec pause = { .tv_sec = stall.pause_us / 1000000,
-					.tv_nsec = stall.pause_us % 1000000 * 1000 };
-	uint8_t *addr = info->si_addr;
-
-	(void)context;
-	if (addr < stall.guard || addr >= stall.guard + stall.guard_len) {
-		/* A real fault: let it kill the process on return. */
-		signal(sig, SIG_DFL);
-		return;
-	}
-	nanosleep(&pause, NULL);
-	mprotect(stall.guard, stall.guard_len, PROT_READ | PROT_WRITE);
-}
-
-static int stall_setup(size_t payload_max, long pause_us)
-{
-	struct sigaction action = { .sa_sigaction = stall_on_fault, .sa_flags = SA_SIGINFO };
-	size_t page = (size_t)sysconf(_SC_PAGESIZE);
-	uint8_t *area;
-
-	stall.guard_len = (payload_max + page - 1) / page * page;
-	area = mmap(NULL, page + stall.guard_len, PROT_READ | PROT_WRITE,
-		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (area == MAP_FAILED)
-		return -errno;
-	stall.guard = area + page;
-	stall.payload = stall.guard - 8;
-	stall.pause_us = pause_us;
-	sigemptyset(&action.sa_mask);
-	return sigaction(SIGSEGV, &action, NULL) < 0 ? -errno : 0;
-}
-
-static int stalled_write(orbit_ring_t *ring, uint16_t node, uint64_t seq)
-{
-	size_t len = pattern_fill(stall.payload, orbit_ring_payload_max(ring), node, seq);
-	int ret;
-
-	if (mprotect(stall.guard, stall.guard_len, PROT_NONE) < 0)
-		return -errno;
-	ret = pattern_write_filled(ring, node, seq, stall.payload, len, NULL);
-	/* Open again: a superseded write copies nothing, so the handler may not have run. */
-	if (mprotect(stall.guard, stall.guard_len, PROT_READ | PROT_WRITE) < 0)
-		return -errno;
-	return ret;
-}
 
 static void run_writer(const struct config *cfg, int index, struct stress *shared)
 {
@@ -175,10 +121,10 @@ static void run_writer(const struct config *cfg, int index, struct stress *share
 	int ret = join_ring(node, cfg->capacity, cfg->payload_max, &f, &ring);
 
 	if (ret == 0 && index == 0)
-		ret = stall_setup(cfg->payload_max, STALL_US);
+		ret = copy_trap_setup(cfg->payload_max, STALL_US);
 	for (uint64_t seq = 0; ret == 0 && seq < cfg->frames; seq++) {
 		int w = index == 0 && seq % cfg->stall_every == 0
-				? stalled_write(ring, node, seq)
+				? copy_trap_pattern_write(ring, node, seq, 8)
 				: pattern_write(ring, node, seq, NULL);
 
 		if (w == 0) {
@@ -551,9 +497,9 @@ START_TEST(test_takeover_waits_for_each_holder)
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (stall_setup(layouts[_i], 50000) < 0)
+		if (copy_trap_setup(layouts[_i], 50000) < 0)
 			_exit(2);
-		_exit(stalled_write(ring, 0, dead + capacity) == 0 ? 0 : 1);
+		_exit(copy_trap_pattern_write(ring, 0, dead + capacity, 8) == 0 ? 0 : 1);
 	}
 	/* Once that writer holds counter dead + capacity, claim the next lap of the slot. */
 	deadline = test_now_ms() + DEAD_DEADLINE_MS;
