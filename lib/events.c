@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The event bus: topic-tagged events on one ring (orbit-rs 0.1 event frames) and
- * subscribers that each own a cursor and filter by topic.
+ * subscribers that each own a cursor and filter by topic. Written against the ring API,
+ * but for one internal call: waiting until the frame at a cursor settles.
  */
 #include <orbit.h>
 
@@ -13,6 +14,7 @@
 
 #include "clock.h"
 #include "macro.h"
+#include "ring.h"
 #include "wire.h"
 
 #define EVENT_FRAME	1
@@ -228,5 +230,11 @@ ORBIT_EXPORT int orbit_events_wait(orbit_events_t *events, uint64_t cursor, int 
 {
 	if (!events)
 		return -EINVAL;
-	return orbit_ring_wait(events->ring, cursor, timeout_ms);
+	/*
+	 * Not orbit_ring_wait(): a poll returns -EAGAIN at a frame a live publisher has not
+	 * committed, while the head is already past it, so a loop of poll and head wait would
+	 * spin for as long as that publisher is stopped. Only the ring knows when the frame
+	 * at the cursor settles.
+	 */
+	return ring_wait_settled(events->ring, cursor, timeout_ms);
 }

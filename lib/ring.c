@@ -629,10 +629,12 @@ static void slot_fill(const orbit_ring_t *ring, uint8_t *slot, orbit_id_t id, ui
 
 /*
  * A writer whose record names its claim is never given up while it lives (orbit(7),
- * Dead writers): nobody else writes its seq, and a release store is the whole commit.
- * An unrecorded writer may have been given up, so it commits by CAS: a given-up counter
- * stays given up, and seq never goes back. Release: pairs with the reader's acquire
- * load of seq.
+ * Dead writers): nobody else writes its seq, and a store is the whole commit. An
+ * unrecorded writer may have been given up, so it commits by CAS: a given-up counter
+ * stays given up, and seq never goes back. seq_cst, not just release (which pairs with
+ * the reader's acquire load of seq): the commit is one side of a Dekker pair with
+ * ring_wait_settled(), whose sleeper registers, fences, then looks at this seq. Either
+ * it sees the commit, or the load of the waiter count in wake_waiters() sees it.
  */
 static bool slot_commit(const orbit_ring_t *ring, uint8_t *slot, uint64_t c, bool recorded)
 {
@@ -640,10 +642,10 @@ static bool slot_commit(const orbit_ring_t *ring, uint8_t *slot, uint64_t c, boo
 	uint64_t mine = 2 * c + 1;
 
 	if (recorded) {
-		atomic_store_explicit(seq, mine + 1, memory_order_release);
+		atomic_store_explicit(seq, mine + 1, memory_order_seq_cst);
 		return true;
 	}
-	return atomic_compare_exchange_strong_explicit(seq, &mine, mine + 1, memory_order_release,
+	return atomic_compare_exchange_strong_explicit(seq, &mine, mine + 1, memory_order_seq_cst,
 						       memory_order_relaxed);
 }
 
@@ -658,9 +660,10 @@ static long futex_op(const orbit_ring_t *ring, int op, uint32_t val, const struc
 static void wake_waiters(const orbit_ring_t *ring)
 {
 	/*
-	 * seq_cst: with the seq_cst fetch_add on write_pos this is one side of a Dekker
-	 * pair; orbit_ring_wait() increments the count, then reads write_pos. Either the
-	 * waiter sees the new head or this load sees the waiter. No waiter, no syscall.
+	 * seq_cst: with the seq_cst fetch_add on write_pos, and with the seq_cst commit (or
+	 * the fence after a drop), this is one side of two Dekker pairs; a sleeper increments
+	 * the count, fences, then reads write_pos and the slot. Either the sleeper sees the
+	 * new head and the settled claim, or this load sees the sleeper. No waiter, no syscall.
 	 */
 	if (atomic_load_explicit(ring->waiters, memory_order_seq_cst) == 0)
 		return;
@@ -710,10 +713,14 @@ ORBIT_EXPORT int orbit_ring_write(orbit_ring_t *ring, uint8_t frame_kind, uint64
 	if (rec)
 		lease_claim(rec, ring->kind, c);
 	ret = frame_write(ring, c, rec != NULL, frame_kind, ver, payload, len);
-	if (rec && ret == -EBUSY)
+	if (rec && ret == -EBUSY) {
 		lease_drop(rec, ring->kind, c);
-	else if (rec)
+		/* Orders the drop before the waiter count, as the commit is ordered: a sleeper
+		 * that found this counter claimed must hear that it never will be committed. */
+		atomic_thread_fence(memory_order_seq_cst);
+	} else if (rec) {
 		lease_idle(rec);
+	}
 	wake_waiters(ring);
 	if (id && ret == 0)
 		*id = orbit_id_make(ring->kind, ring->node, c);
@@ -853,21 +860,21 @@ enum claim_verdict {
 };
 
 /*
- * Whether a claim no record names has held this handle's readers up for the stall
- * bound. Remembered in the handle across calls, so no poll ever sleeps.
+ * When (monotonic ns) a claim no record names will have held this handle's readers up
+ * for the stall bound, counted from the first time the handle saw it stuck.
+ * Remembered in the handle across calls, so no poll ever sleeps.
  */
-static bool stall_expired(orbit_ring_t *ring, uint64_t c)
+static uint64_t stall_deadline(orbit_ring_t *ring, uint64_t c, uint64_t now)
 {
-	uint64_t now = clock_mono_ns();
 	struct stall_watch *oldest = &ring->watch[0];
-	bool expired = false;
+	uint64_t since = now;
 
 	pthread_mutex_lock(&ring->watch_lock);
 	for (size_t i = 0; i < ORBIT_ARRAY_SIZE(ring->watch); i++) {
 		struct stall_watch *w = &ring->watch[i];
 
 		if (w->since_ns && w->counter == c) {
-			expired = now - w->since_ns >= ring->stall_ns;
+			since = w->since_ns;
 			oldest = NULL;
 			break;
 		}
@@ -877,7 +884,7 @@ static bool stall_expired(orbit_ring_t *ring, uint64_t c)
 	if (oldest)
 		*oldest = (struct stall_watch){ .counter = c, .since_ns = now };
 	pthread_mutex_unlock(&ring->watch_lock);
-	return expired;
+	return since + ring->stall_ns;
 }
 
 /*
@@ -902,12 +909,14 @@ static enum claim_verdict claim_give_up(const orbit_ring_t *ring, _Atomic uint64
 /*
  * Counter c is claimed but not committed. Its writer's record decides: alive, wait for
  * it however long it takes; gone, give c up now. Only a claim no record names (an
- * orbit-rs 0.1 writer) is given up by the clock, after the stall bound.
+ * orbit-rs 0.1 writer) is given up by the clock, after the stall bound; when the verdict
+ * is to wait for such a claim, *until_ns (if not NULL) says when the bound runs out.
  */
-static enum claim_verdict claim_judge(orbit_ring_t *ring, uint64_t c)
+static enum claim_verdict claim_judge(orbit_ring_t *ring, uint64_t c, uint64_t *until_ns)
 {
 	_Atomic uint64_t *seq = field64(slot_of(ring, c), ring->layout->slot_seq);
 	uint64_t s = atomic_load_explicit(seq, memory_order_relaxed);
+	uint64_t now, until;
 
 	if (s == 2 * c + 2 || seq_past(s, c) || seq_settles(seq, s))
 		return CLAIM_SETTLED;
@@ -917,8 +926,13 @@ static enum claim_verdict claim_judge(orbit_ring_t *ring, uint64_t c)
 	case LEASE_OWNER_DROPPED:
 		return CLAIM_LOST;
 	case LEASE_OWNER_NONE:
-		if (!stall_expired(ring, c))
+		now = clock_mono_ns();
+		until = stall_deadline(ring, c, now);
+		if (now < until) {
+			if (until_ns)
+				*until_ns = until;
 			return CLAIM_WAIT;
+		}
 		break;
 	case LEASE_OWNER_DEAD:
 		break;
@@ -947,7 +961,7 @@ ORBIT_EXPORT int orbit_ring_next(orbit_ring_t *ring, uint64_t *cursor, orbit_fra
 		}
 		/* Before any jump: a live writer's claim survives the laps that gave up on it. */
 		if (ret == -EAGAIN || ret == SLOT_UNREACHED) {
-			enum claim_verdict verdict = claim_judge(ring, c);
+			enum claim_verdict verdict = claim_judge(ring, c, NULL);
 
 			if (verdict == CLAIM_WAIT) {
 				ret = -EAGAIN;
@@ -974,48 +988,98 @@ ORBIT_EXPORT int orbit_ring_next(orbit_ring_t *ring, uint64_t *cursor, orbit_fra
 
 /* ---- waiting, reset and getters ---- */
 
-static void deadline_after(struct timespec *at, int timeout_ms)
-{
-	uint64_t ns = clock_mono_ns() + (uint64_t)timeout_ms * 1000000u;
+/*
+ * What a sleeper waits for at cursor: true once it has come. It may set *until_ns
+ * (monotonic ns) to a time at which to look again although nobody wakes the sleeper.
+ */
+typedef bool wait_done_fn(orbit_ring_t *ring, uint64_t cursor, uint64_t *until_ns);
 
-	at->tv_sec = (time_t)(ns / 1000000000u);
-	at->tv_nsec = (long)(ns % 1000000000u);
+static bool head_passed(orbit_ring_t *ring, uint64_t cursor, uint64_t *until_ns)
+{
+	(void)until_ns;
+	/* seq_cst: the sleeper's side of the Dekker pair with the writer's fetch_add. */
+	return atomic_load_explicit(ring->write_pos, memory_order_seq_cst) > cursor;
 }
 
-ORBIT_EXPORT int orbit_ring_wait(orbit_ring_t *ring, uint64_t cursor, int timeout_ms)
+/* Whether the frame at cursor is settled, as ring_wait_settled() says (ring.h). */
+static bool cursor_settled(orbit_ring_t *ring, uint64_t cursor, uint64_t *until_ns)
 {
-	struct timespec at;
+	if (!head_passed(ring, cursor, until_ns))
+		return false;
+	if (load_head(ring) - cursor > ring->capacity || cursor > RING_COUNTER_MAX)
+		return true;
+	return claim_judge(ring, cursor, until_ns) != CLAIM_WAIT;
+}
+
+static long futex_sleep(const orbit_ring_t *ring, uint32_t word, uint64_t until_ns)
+{
+	struct timespec at = { .tv_sec = (time_t)(until_ns / 1000000000u),
+			       .tv_nsec = (long)(until_ns % 1000000000u) };
+
+	/* FUTEX_WAIT_BITSET takes an absolute CLOCK_MONOTONIC time, as clock_mono_ns() reads. */
+	return futex_op(ring, FUTEX_WAIT_BITSET, word, until_ns ? &at : NULL);
+}
+
+/* The earlier of two times, where 0 is never. */
+static uint64_t earlier(uint64_t a, uint64_t b)
+{
+	return a && (!b || a < b) ? a : b;
+}
+
+static int ring_sleep(orbit_ring_t *ring, uint64_t cursor, int timeout_ms, wait_done_fn *done)
+{
+	uint64_t deadline = 0, until = 0;
 	int ret;
 
 	if (!ring || timeout_ms < -1)
 		return -EINVAL;
-	if (load_head(ring) > cursor)
+	if (done(ring, cursor, &until))
 		return 0;
 	if (timeout_ms == 0)
 		return -ETIMEDOUT;
 	if (timeout_ms > 0)
-		deadline_after(&at, timeout_ms);
-	/* seq_cst: the waiter's half of the Dekker pair with wake_waiters(). */
+		deadline = clock_mono_ns() + (uint64_t)timeout_ms * 1000000u;
+	/*
+	 * The sleeper's half of the Dekker pairs with wake_waiters(): count ourselves in, then
+	 * a seq_cst fence before every look below. A writer whose head move, commit or drop
+	 * precedes the fence is seen by the look; one that comes after it sees the count.
+	 */
 	atomic_fetch_add_explicit(ring->waiters, 1, memory_order_seq_cst);
+	atomic_thread_fence(memory_order_seq_cst);
 	for (;;) {
-		/* Acquire: pairs with the writer's release bump; read before the head check, so
-		 * a write after that check changes the word and the futex returns at once. */
+		/* Acquire: pairs with the writer's release bump; read before the look, so a write
+		 * after the look changes the word and the futex returns at once. */
 		uint32_t word = atomic_load_explicit(ring->futex_word, memory_order_acquire);
 
-		if (atomic_load_explicit(ring->write_pos, memory_order_seq_cst) > cursor) {
+		until = 0;
+		if (done(ring, cursor, &until)) {
 			ret = 0;
 			break;
 		}
-		if (futex_op(ring, FUTEX_WAIT_BITSET, word, timeout_ms > 0 ? &at : NULL) == 0 ||
-		    errno == EAGAIN)
+		if (deadline && clock_mono_ns() >= deadline) {
+			ret = -ETIMEDOUT;
+			break;
+		}
+		if (futex_sleep(ring, word, earlier(deadline, until)) == 0 || errno == EAGAIN ||
+		    errno == ETIMEDOUT)
 			continue;
 		ret = -errno;
-		if (ret == -EINTR || ret == -ETIMEDOUT)
-			ret = load_head(ring) > cursor ? 0 : ret;
+		if (ret == -EINTR && done(ring, cursor, &until))
+			ret = 0;
 		break;
 	}
 	atomic_fetch_sub_explicit(ring->waiters, 1, memory_order_relaxed);
 	return ret;
+}
+
+ORBIT_EXPORT int orbit_ring_wait(orbit_ring_t *ring, uint64_t cursor, int timeout_ms)
+{
+	return ring_sleep(ring, cursor, timeout_ms, head_passed);
+}
+
+int ring_wait_settled(orbit_ring_t *ring, uint64_t cursor, int timeout_ms)
+{
+	return ring_sleep(ring, cursor, timeout_ms, cursor_settled);
 }
 
 ORBIT_EXPORT int orbit_ring_reset(orbit_ring_t *ring)

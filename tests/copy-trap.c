@@ -99,18 +99,33 @@ int trap_setup(size_t payload_max, long nap_us)
 	return sigaction(SIGSEGV, &action, NULL) < 0 ? -errno : 0;
 }
 
+uint8_t *trap_payload(size_t before)
+{
+	return trap.guard - before;
+}
+
+int trap_close(void)
+{
+	return trap_arm(trap.guard, trap.guard_len, PROT_NONE);
+}
+
+int trap_open(void)
+{
+	return trap_disarm();
+}
+
 int trapped_write(orbit_ring_t *ring, uint16_t node, uint64_t seq, size_t before)
 {
-	uint8_t *payload = trap.guard - before;
+	uint8_t *payload = trap_payload(before);
 	size_t len = pattern_fill(payload, orbit_ring_payload_max(ring), node, seq);
 	int ret, disarmed;
 
-	ret = trap_arm(trap.guard, trap.guard_len, PROT_NONE);
+	ret = trap_close();
 	if (ret < 0)
 		return ret;
 	ret = pattern_write_filled(ring, node, seq, payload, len, NULL);
 	/* Whatever is still armed opens again: a superseded write copies nothing. */
-	disarmed = trap_disarm();
+	disarmed = trap_open();
 	return disarmed < 0 ? disarmed : ret;
 }
 

@@ -21,6 +21,15 @@
 int trap_setup(size_t payload_max, long nap_us);
 
 /*
+ * Room for a payload whose first `before` bytes (a multiple of 8) lie ahead of the
+ * guard: fill it, close the trap, write it however the test likes (the copy pauses at
+ * the guard), and open the trap again. 0 or a negative errno.
+ */
+uint8_t *trap_payload(size_t before);
+int trap_close(void);
+int trap_open(void);
+
+/*
  * Writes frame `seq` (frame-pattern.h) as node, its payload's first `before` bytes (a
  * multiple of 8) ahead of the guard: the ring's copy pauses there. Returns the write's
  * result; the trap is disarmed when it returns.

@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* The event bus: publish/poll rules, topic filter, lag, the §6 wire frame, cross-process wait. */
+/*
+ * The event bus: publish/poll rules, topic filter, lag, the wire frame, cross-process
+ * wait, and a subscriber idle behind a publisher stopped or killed mid-frame.
+ */
 #include <orbit.h>
 
 #include <errno.h>
@@ -7,10 +10,16 @@
 #include <sched.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "copy-trap.h"
 #include "fixture.h"
+#include "segment-layout.h"
 #include "testutil.h"
 
 #define EVENT_FRAME  1
@@ -543,6 +552,210 @@ START_TEST(test_stream_across_processes)
 }
 END_TEST
 
+/*
+ * ---- a publisher stopped or killed in the middle of its frame ----
+ *
+ * The publisher's frame runs into the copy trap (copy-trap.h), which stops the whole
+ * process with the counter claimed and the frame half-written. The subscriber runs the
+ * loop of orbit_events_open(3)'s EXAMPLES in a thread of its own, whose CPU time tells
+ * whether the loop slept or spun meanwhile.
+ */
+#define TRAPPED_TOPIC	 "stopped"
+#define TRAPPED_BEFORE	 16  /* bytes the copy gets through before it stops */
+#define IDLE_MS		 300 /* how long the subscriber is left idle behind the claim */
+#define LOOP_DEADLINE_MS 30000
+
+/* Writes one well-formed event frame whose copy into the ring stops the process. */
+static int publish_trapped(struct bus *peer)
+{
+	static const char payload[40] = "written after the stop";
+	const size_t topic_len = strlen(TRAPPED_TOPIC);
+	uint8_t body[64], *frame;
+	size_t len;
+	int r;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (trap_setup(orbit_ring_payload_max(peer->ring), 0) < 0)
+		return 3;
+	memcpy(body, TRAPPED_TOPIC, topic_len);
+	memcpy(body + topic_len, payload, sizeof(payload));
+	frame = trap_payload(TRAPPED_BEFORE);
+	len = encode_event(frame, (uint16_t)topic_len, sizeof(payload), test_unix_ms(), body,
+			   topic_len + sizeof(payload));
+	if (trap_close() < 0)
+		return 3;
+	r = orbit_ring_write(peer->ring, EVENT_FRAME, test_unix_ms(), frame, len, NULL);
+	if (trap_open() < 0)
+		return 3;
+	return r == 0 ? 0 : 2;
+}
+
+/* A publisher in the middle of its frame: stopped, its counter claimed. */
+static pid_t fork_stopped_publisher(struct bus *bus, uint64_t *cursor)
+{
+	pid_t pid = fork_publisher(bus, cursor, publish_trapped);
+	int status;
+
+	ck_assert_int_eq(waitpid(pid, &status, WUNTRACED), pid);
+	ck_assert_msg(WIFSTOPPED(status), "the publisher ended before its frame (status 0x%x)",
+		      status);
+	ck_assert_uint_eq(orbit_events_head(bus->events), *cursor + 1);
+	return pid;
+}
+
+struct idle_loop {
+	orbit_events_t *events;
+	int wait_ms; /* each orbit_events_wait() */
+	uint64_t cursor;
+	uint64_t lagged;
+	orbit_event_t event;
+	char buf[64];
+	int result;	  /* of the poll that ended the loop */
+	unsigned rounds;  /* polls */
+	uint64_t cpu_ns;  /* the loop thread's CPU time */
+	uint64_t wall_ns; /* the loop's */
+};
+
+static uint64_t clock_ns(clockid_t clock)
+{
+	struct timespec ts;
+
+	clock_gettime(clock, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* The EXAMPLES loop of orbit_events_open(3), until it receives one event. */
+static void *idle_loop_run(void *arg)
+{
+	struct idle_loop *l = arg;
+	uint64_t cpu = clock_ns(CLOCK_THREAD_CPUTIME_ID), wall = clock_ns(CLOCK_MONOTONIC);
+	uint64_t deadline = test_now_ms() + LOOP_DEADLINE_MS;
+	int r;
+
+	for (;;) {
+		r = orbit_events_poll(l->events, &l->cursor, NULL, &l->event, l->buf,
+				      sizeof(l->buf), &l->lagged);
+		l->rounds++;
+		if (r != -EAGAIN || test_now_ms() >= deadline)
+			break;
+		r = orbit_events_wait(l->events, l->cursor, l->wait_ms);
+		if (r < 0 && r != -ETIMEDOUT)
+			break;
+	}
+	l->result = r;
+	l->cpu_ns = clock_ns(CLOCK_THREAD_CPUTIME_ID) - cpu;
+	l->wall_ns = clock_ns(CLOCK_MONOTONIC) - wall;
+	return NULL;
+}
+
+static void idle_loop_start(struct idle_loop *l, pthread_t *thread, struct bus *bus,
+			    uint64_t cursor, int wait_ms)
+{
+	*l = (struct idle_loop){ .events = bus->events, .wait_ms = wait_ms, .cursor = cursor };
+	ck_assert_int_eq(pthread_create(thread, NULL, idle_loop_run, l), 0);
+}
+
+/* Joins the loop and asserts it received an event having slept: a tenth of its time on CPU. */
+static void idle_loop_join(struct idle_loop *l, pthread_t thread)
+{
+	ck_assert_int_eq(pthread_join(thread, NULL), 0);
+	ck_assert_int_eq(l->result, 0);
+	ck_assert_msg(l->cpu_ns < l->wall_ns / 10,
+		      "the subscriber's loop spun: %llu us of CPU in %llu us, %u polls",
+		      (unsigned long long)(l->cpu_ns / 1000),
+		      (unsigned long long)(l->wall_ns / 1000), l->rounds);
+	ck_assert_uint_le(l->rounds, 20);
+}
+
+/* Waits until the loop sleeps in the kernel on the events ring. */
+static void await_sleeper(const struct bus *bus)
+{
+	struct seg_map map;
+
+	ck_assert_int_eq(seg_map_open(&map, bus->name, ORBIT_KIND_EVENTS, 1024, 0), 0);
+	ck_assert_msg(seg_await_waiter(&map, 5000) == 0, "the subscriber's loop never slept");
+	seg_map_close(&map);
+}
+
+/*
+ * A live publisher stopped in the middle of its frame: the loop sleeps however long it
+ * is stopped, although the head is past the cursor (orbit_ring_wait() would return at
+ * once, as its contract says), and the publisher's commit after SIGCONT wakes it.
+ */
+START_TEST(test_wait_sleeps_behind_stopped_publisher)
+{
+	orbit_event_t event;
+	struct idle_loop loop;
+	pthread_t thread;
+	uint64_t cursor, polled;
+	struct bus bus;
+	pid_t pid;
+
+	pid = fork_stopped_publisher(&bus, &cursor);
+	polled = cursor;
+	ck_assert_int_eq(orbit_events_poll(bus.events, &polled, NULL, &event, NULL, 0, NULL),
+			 -EAGAIN);
+	ck_assert_uint_eq(polled, cursor);
+	ck_assert_int_eq(orbit_ring_wait(bus.ring, cursor, 0), 0);
+	ck_assert_int_eq(orbit_events_wait(bus.events, cursor, 0), -ETIMEDOUT);
+
+	idle_loop_start(&loop, &thread, &bus, cursor, 10 * 1000);
+	await_sleeper(&bus);
+	test_sleep_ms(IDLE_MS);
+	ck_assert_int_eq(kill(pid, SIGCONT), 0);
+	idle_loop_join(&loop, thread);
+	ck_assert_uint_ge(loop.wall_ns, IDLE_MS * UINT64_C(1000000));
+	ck_assert_str_eq(loop.event.topic, TRAPPED_TOPIC);
+	ck_assert_str_eq(loop.buf, "written after the stop");
+	ck_assert_uint_eq(orbit_id_counter(loop.event.id), cursor);
+	ck_assert_uint_eq(loop.lagged, 0);
+	test_reap(pid);
+	bus_close(&bus);
+	test_unlink_fleet(bus.name);
+}
+END_TEST
+
+/*
+ * A publisher killed in the middle of its frame while the loop sleeps behind it: its
+ * death wakes nobody, so the wait sleeps to its timeout; the next poll gives the claim up
+ * (lag) and the loop sleeps at the head, until a later event wakes it.
+ */
+START_TEST(test_wait_sleeps_after_publisher_killed)
+{
+	uint64_t cursor, deadline;
+	struct idle_loop loop;
+	orbit_frame_t frame;
+	pthread_t thread;
+	struct bus bus;
+	int status;
+	pid_t pid;
+
+	pid = fork_stopped_publisher(&bus, &cursor);
+	idle_loop_start(&loop, &thread, &bus, cursor, 200);
+	await_sleeper(&bus);
+	test_sleep_ms(IDLE_MS);
+	ck_assert_int_eq(kill(pid, SIGKILL), 0);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFSIGNALED(status));
+
+	/* The loop's next look after its timeout gives the dead publisher's counter up. */
+	deadline = test_now_ms() + LOOP_DEADLINE_MS;
+	while (orbit_ring_read_at(bus.ring, cursor, &frame, NULL, 0) == -EAGAIN) {
+		ck_assert_msg(test_now_ms() < deadline, "nobody gave the dead claim up");
+		test_sleep_ms(10);
+	}
+	test_sleep_ms(IDLE_MS);
+	ck_assert_int_eq(orbit_events_publish(bus.events, "later", "after", 6), 0);
+	idle_loop_join(&loop, thread);
+	ck_assert_str_eq(loop.event.topic, "later");
+	ck_assert_str_eq(loop.buf, "after");
+	ck_assert_uint_eq(orbit_id_counter(loop.event.id), cursor + 1);
+	ck_assert_uint_eq(loop.lagged, 1);
+	bus_close(&bus);
+	test_unlink_fleet(bus.name);
+}
+END_TEST
+
 /* Frames on the events ring that are not well-formed events are stepped over, not lagged. */
 START_TEST(test_garbage_frames_skipped)
 {
@@ -911,6 +1124,8 @@ static Suite *events_suite(void)
 	tcase_set_timeout(concurrency, 120);
 	tcase_add_test(concurrency, test_wait_across_processes);
 	tcase_add_test(concurrency, test_stream_across_processes);
+	tcase_add_test(concurrency, test_wait_sleeps_behind_stopped_publisher);
+	tcase_add_test(concurrency, test_wait_sleeps_after_publisher_killed);
 	tcase_add_loop_test(concurrency, test_shared_handle_threads, 0, 2);
 	suite_add_tcase(suite, concurrency);
 	return suite;

@@ -14,9 +14,10 @@
 static const char members_help[] =
 	"Usage: orbit members [--size N] [--max-age-ms MS] [--json] FLEET\n"
 	"\n"
-	"Show each node of FLEET as alive (its newest heartbeat is at most MS old),\n"
-	"stale (older) or missing (no heartbeat retained), with the age of its newest\n"
-	"beat. Nodes 0 to N-1 are shown; without --size, N is the highest node with a\n"
+	"Show each node of FLEET as alive (its newest heartbeat is at most MS old, and\n"
+	"its processes are not known to be gone), stale (older, or its processes are\n"
+	"gone) or missing (no heartbeat retained), with the age of its newest beat.\n"
+	"Nodes 0 to N-1 are shown; without --size, N is the highest node with a\n"
 	"retained heartbeat, plus one.\n"
 	"\n"
 	"  --size N         the fleet's size: show nodes 0 to N-1 (1..65535)\n"
