@@ -36,6 +36,8 @@
 #define RING_SLOT_ALIGN 64
 /* Looks at a claimed slot's seq before asking the kernel whether its writer lives. */
 #define RING_SETTLE_SPINS 64
+/* How often a sleeper behind a live writer's frame looks again, in case its wake-up passed. */
+#define RING_SETTLE_RECHECK_NS (10ull * 1000000ull)
 /* Holders of one slot a writer gives the whole stall bound before it stops waiting. */
 #define RING_BOUND_HOLDERS 4
 /* Torn reads retried before -EAGAIN: a lapping writer settles within a few tries. */
@@ -629,12 +631,10 @@ static void slot_fill(const orbit_ring_t *ring, uint8_t *slot, orbit_id_t id, ui
 
 /*
  * A writer whose record names its claim is never given up while it lives (orbit(7),
- * Dead writers): nobody else writes its seq, and a store is the whole commit. An
+ * Liveness): nobody else writes its seq, and a release store is the whole commit. An
  * unrecorded writer may have been given up, so it commits by CAS: a given-up counter
- * stays given up, and seq never goes back. seq_cst, not just release (which pairs with
- * the reader's acquire load of seq): the commit is one side of a Dekker pair with
- * ring_wait_settled(), whose sleeper registers, fences, then looks at this seq. Either
- * it sees the commit, or the load of the waiter count in wake_waiters() sees it.
+ * stays given up, and seq never goes back. Release: pairs with the reader's acquire
+ * load of seq.
  */
 static bool slot_commit(const orbit_ring_t *ring, uint8_t *slot, uint64_t c, bool recorded)
 {
@@ -642,10 +642,10 @@ static bool slot_commit(const orbit_ring_t *ring, uint8_t *slot, uint64_t c, boo
 	uint64_t mine = 2 * c + 1;
 
 	if (recorded) {
-		atomic_store_explicit(seq, mine + 1, memory_order_seq_cst);
+		atomic_store_explicit(seq, mine + 1, memory_order_release);
 		return true;
 	}
-	return atomic_compare_exchange_strong_explicit(seq, &mine, mine + 1, memory_order_seq_cst,
+	return atomic_compare_exchange_strong_explicit(seq, &mine, mine + 1, memory_order_release,
 						       memory_order_relaxed);
 }
 
@@ -660,10 +660,10 @@ static long futex_op(const orbit_ring_t *ring, int op, uint32_t val, const struc
 static void wake_waiters(const orbit_ring_t *ring)
 {
 	/*
-	 * seq_cst: with the seq_cst fetch_add on write_pos, and with the seq_cst commit (or
-	 * the fence after a drop), this is one side of two Dekker pairs; a sleeper increments
-	 * the count, fences, then reads write_pos and the slot. Either the sleeper sees the
-	 * new head and the settled claim, or this load sees the sleeper. No waiter, no syscall.
+	 * seq_cst: with the seq_cst fetch_add on write_pos this is one side of a Dekker pair;
+	 * a sleeper increments the count, fences, then reads write_pos. Either the sleeper
+	 * sees the new head or this load sees the sleeper. No waiter, no syscall. (A sleeper
+	 * for a frame's commit is not paired so: see cursor_settled().)
 	 */
 	if (atomic_load_explicit(ring->waiters, memory_order_seq_cst) == 0)
 		return;
@@ -705,7 +705,7 @@ ORBIT_EXPORT int orbit_ring_write(orbit_ring_t *ring, uint8_t frame_kind, uint64
 		return -EMSGSIZE;
 	rec = ring->leases ? lease_writer(ring->leases) : NULL;
 	/* The record says "about to take a counter" before the counter exists, so no
-	 * counter is ever claimed by nobody (orbit(7), Dead writers). */
+	 * counter is ever claimed by nobody (orbit(7), Liveness). */
 	if (rec)
 		lease_pending(rec, ring->kind);
 	/* seq_cst: the other half of the Dekker pair in wake_waiters(). */
@@ -713,14 +713,10 @@ ORBIT_EXPORT int orbit_ring_write(orbit_ring_t *ring, uint8_t frame_kind, uint64
 	if (rec)
 		lease_claim(rec, ring->kind, c);
 	ret = frame_write(ring, c, rec != NULL, frame_kind, ver, payload, len);
-	if (rec && ret == -EBUSY) {
+	if (rec && ret == -EBUSY)
 		lease_drop(rec, ring->kind, c);
-		/* Orders the drop before the waiter count, as the commit is ordered: a sleeper
-		 * that found this counter claimed must hear that it never will be committed. */
-		atomic_thread_fence(memory_order_seq_cst);
-	} else if (rec) {
+	else if (rec)
 		lease_idle(rec);
-	}
 	wake_waiters(ring);
 	if (id && ret == 0)
 		*id = orbit_id_make(ring->kind, ring->node, c);
@@ -1002,13 +998,20 @@ static bool head_passed(orbit_ring_t *ring, uint64_t cursor, uint64_t *until_ns)
 }
 
 /* Whether the frame at cursor is settled, as ring_wait_settled() says (ring.h). */
+/*
+ * A live writer's commit wakes sleepers, but its release store may pass the wake check:
+ * a sleeper behind a live claim looks again every RING_SETTLE_RECHECK_NS, which keeps
+ * a fence off every write.
+ */
 static bool cursor_settled(orbit_ring_t *ring, uint64_t cursor, uint64_t *until_ns)
 {
 	if (!head_passed(ring, cursor, until_ns))
 		return false;
-	if (load_head(ring) - cursor > ring->capacity || cursor > RING_COUNTER_MAX)
+	if (cursor > RING_COUNTER_MAX || claim_judge(ring, cursor, until_ns) != CLAIM_WAIT)
 		return true;
-	return claim_judge(ring, cursor, until_ns) != CLAIM_WAIT;
+	if (!*until_ns)
+		*until_ns = clock_mono_ns() + RING_SETTLE_RECHECK_NS;
+	return false;
 }
 
 static long futex_sleep(const orbit_ring_t *ring, uint32_t word, uint64_t until_ns)

@@ -33,13 +33,13 @@ int ring_unlink(const char *shm_name);
 /*
  * orbit_ring_wait() for a reader whose cursor must move, not just the head: sleeps until
  * orbit_ring_next() at cursor would not return -EAGAIN. 0 once the head is past cursor
- * and counter cursor is settled: committed, given up, overwritten or more than a lap
- * behind the head, or claimed by a writer that is dead or dropped it, or by a writer no
- * record names that has held it for the stall bound; the next poll then delivers it or
- * counts it lost. A claim a live writer holds keeps the caller asleep however long that
- * writer is stopped, and that writer's commit or drop wakes it (wake_waiters()); a writer
- * that dies meanwhile wakes nobody, and is seen at the next wake-up or at the timeout.
- * -ETIMEDOUT, -EINTR and -EINVAL as orbit_ring_wait().
+ * and counter cursor is settled: committed, given up or overwritten, or claimed by a
+ * writer that is dead or dropped it, or by a writer no record names that has held it
+ * for the stall bound; the next poll then delivers it or counts it lost. A claim a live
+ * writer holds keeps the caller asleep however long that writer is stopped; its commit
+ * usually wakes the caller, who also looks again every 10 ms (a commit is not fenced
+ * against the wake check, and a writer that dies wakes nobody). -ETIMEDOUT, -EINTR and
+ * -EINVAL as orbit_ring_wait().
  */
 int ring_wait_settled(orbit_ring_t *ring, uint64_t cursor, int timeout_ms);
 
