@@ -164,19 +164,35 @@ static void record_publish(struct lease_table *t, uint32_t index)
 }
 
 /*
- * A free record is one no live process locks. Records left mid-claim by a dead writer
- * are taken last: readers still judge that claim by them.
+ * A free record is one no live process locks. Records are handed out in an order that
+ * keeps evidence: never used first, then this node's own old ones, then other nodes'
+ * (whose death the heartbeat snapshot would no longer see), and last those left
+ * mid-claim by a dead writer, which readers still judge that claim by.
  */
-static bool record_takeable(struct lease_table *t, uint32_t index, bool dirty_ok)
-{
-	uint64_t claim = atomic_load_explicit(&t->records[index].claim, memory_order_relaxed);
+enum take_pass { TAKE_NEVER_USED, TAKE_OWN_NODE, TAKE_IDLE, TAKE_ANY, TAKE_PASSES };
 
-	return dirty_ok || (claim >> CLAIM_STATE_SHIFT) == CLAIM_IDLE;
+static bool record_takeable(struct lease_table *t, uint32_t index, enum take_pass pass)
+{
+	const struct lease_record *rec = &t->records[index];
+	uint64_t claim = atomic_load_explicit(&rec->claim, memory_order_relaxed);
+	uint32_t node = atomic_load_explicit(&rec->node, memory_order_relaxed);
+	bool idle = (claim >> CLAIM_STATE_SHIFT) == CLAIM_IDLE;
+
+	switch (pass) {
+	case TAKE_NEVER_USED:
+		return idle && node == 0;
+	case TAKE_OWN_NODE:
+		return idle && node == (uint32_t)t->node + 1;
+	case TAKE_IDLE:
+		return idle;
+	default:
+		return true;
+	}
 }
 
 static int record_take(struct lease_table *t)
 {
-	for (int pass = 0; pass < 2; pass++) {
+	for (enum take_pass pass = 0; pass < TAKE_PASSES; pass++) {
 		for (uint32_t i = 0; i < LEASE_RECORDS; i++) {
 			int ret;
 

@@ -131,6 +131,14 @@ class ToolTest(unittest.TestCase):
     def fixture(self, *args):
         subprocess.run([FIXTURE, *map(str, args)], check=True, timeout=RUN_TIMEOUT_S)
 
+    def held_fixture(self, *args):
+        """Runs the fixture and keeps its process, whose node is then alive, until tearDown."""
+        proc = subprocess.Popen([FIXTURE, "--hold", *map(str, args)], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, text=True)
+        self.children.append(proc)
+        self.assertEqual(proc.stdout.readline(), "held\n")
+        return proc
+
     def spawn(self, program, *args):
         proc = subprocess.Popen([program, *map(str, args)], stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True)
@@ -509,8 +517,8 @@ class SubstrateTest(ToolTest):
         self.assertEqual(segment_kinds(self.fleet), [7])
 
     def test_members(self):
-        self.fixture("--node", 1, "beat", self.fleet)
-        self.fixture("--node", 4, "beat", self.fleet)
+        self.held_fixture("--node", 1, "beat", self.fleet)
+        node4 = self.held_fixture("--node", 4, "beat", self.fleet)
         members = self.tool_json("members", "--json", "--max-age-ms", "600000", self.fleet)
         self.assertEqual([(m["node"], m["state"]) for m in members],
                          [(0, "missing"), (1, "alive"), (2, "missing"), (3, "missing"),
@@ -537,6 +545,12 @@ class SubstrateTest(ToolTest):
                           ["3", "missing"], ["4", "alive"]])
         self.assertEqual(rows[1][2], "-")
         self.assertRegex(rows[2][2], r"^\d+(ms|\.\ds|m\d\ds)$")
+
+        # A node whose process is gone is stale, however fresh its last beat.
+        node4.communicate(timeout=RUN_TIMEOUT_S)
+        members = self.tool_json("members", "--json", "--max-age-ms", "600000", self.fleet)
+        self.assertEqual([m["state"] for m in members if m["node"] in (1, 4)],
+                         ["alive", "stale"])
 
     def test_members_without_heartbeats(self):
         self.write_frames(7, 1)
@@ -569,7 +583,7 @@ class SubstrateTest(ToolTest):
 class RemoveTest(ToolTest):
     def test_rm_refuses_a_live_fleet(self):
         self.write_frames(7, 1)
-        self.fixture("--node", 2, "beat", self.fleet)
+        self.held_fixture("--node", 2, "beat", self.fleet)
         out, err = self.run_tool("rm", "--window-ms", "600000", self.fleet, status=EXIT_ERROR)
         self.assertEqual(out, "")
         self.assertIn("orbit: fleet %s is live" % self.fleet, err)

@@ -4,7 +4,7 @@
  * kind, heartbeats, events and contest claims, written through <orbit.h> only.
  *
  * Usage: tool-fixture [--capacity N] [--payload-max N] [--node N] [--interval-ms MS]
- *                     COMMAND FLEET ARG...
+ *                     [--hold] COMMAND FLEET ARG...
  *   write FLEET KIND COUNT            COUNT frames: frame kind 1, ver = counter,
  *                                     payload "frame COUNTER"
  *   beat FLEET                        one heartbeat of --node
@@ -12,7 +12,9 @@
  *   claim FLEET SUBJECT_KIND LABEL TTL_MS
  *                                     claims the subject and exits holding it;
  *                                     prints the holder and exits 1 if it is taken
- * --interval-ms sleeps between frames (write) or events (publish). Without
+ * --interval-ms sleeps between frames (write) or events (publish). --hold keeps the
+ * process, and so its node, alive after the command: it prints "held" and waits for
+ * the end of its standard input. Without
  * --capacity and --payload-max, an existing ring is joined with its own options.
  */
 #include <orbit.h>
@@ -28,8 +30,20 @@
 struct fixture {
 	orbit_fleet_options_t opts;
 	unsigned long node, interval_ms;
+	bool hold;
 	orbit_fleet_t *fleet;
 };
+
+/* Alive until the test closes our standard input: liveness is the process's, not its beat's. */
+static void hold_until_eof(void)
+{
+	char buf[64];
+
+	printf("held\n");
+	fflush(stdout);
+	while (fread(buf, 1, sizeof(buf), stdin) > 0)
+		;
+}
 
 static int fail(const char *what, int err)
 {
@@ -145,6 +159,7 @@ int main(int argc, char **argv)
 		{ "payload-max", required_argument, NULL, 'p' },
 		{ "node", required_argument, NULL, 'n' },
 		{ "interval-ms", required_argument, NULL, 'i' },
+		{ "hold", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	struct fixture f = { .opts = ORBIT_FLEET_OPTIONS_INIT };
@@ -166,6 +181,9 @@ int main(int argc, char **argv)
 			break;
 		case 'i':
 			f.interval_ms = number(optarg);
+			break;
+		case 'h':
+			f.hold = true;
 			break;
 		default:
 			return 2;
@@ -192,6 +210,8 @@ int main(int argc, char **argv)
 		if (r < 0)
 			return fail("join", r);
 		r = cmd->run(&f, argv + optind + 2);
+		if (r == 0 && f.hold)
+			hold_until_eof();
 		orbit_fleet_leave(f.fleet);
 		return r;
 	}
