@@ -546,7 +546,12 @@ class SubstrateTest(ToolTest):
         self.assertEqual(segment_kinds(self.fleet), [7])
 
     def test_holder(self):
-        self.fixture("--node", 3, "claim", self.fleet, 9, "leader", 600000)
+        # The holder lives until its standard input ends: a lease ends with its process.
+        holder = subprocess.Popen([FIXTURE, "--node", "3", "claim", self.fleet, "9", "leader",
+                                   "600000"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                  text=True)
+        self.children.append(holder)
+        self.assertEqual(holder.stdout.readline(), "held\n")
         out, _ = self.run_tool("holder", self.fleet, "9", "leader")
         self.assertEqual(out, "3\n")
         self.assertEqual(self.tool_json("holder", "--json", self.fleet, "9", "leader"),
@@ -558,6 +563,10 @@ class SubstrateTest(ToolTest):
         got = self.tool_json("holder", "--json", self.fleet, "9", b"l\xffbel\x01")
         self.assertEqual(got["label"], "l\ufffdbel\x01")
         self.assertIsNone(got["holder"])
+        holder.stdin.close()
+        self.assertEqual(holder.wait(timeout=RUN_TIMEOUT_S), 0)
+        out, _ = self.run_tool("holder", self.fleet, "9", "leader")
+        self.assertEqual(out, "nobody\n")
 
     def test_holder_without_contest(self):
         self.write_frames(7, 1)

@@ -10,8 +10,10 @@
  *   beat FLEET                        one heartbeat of --node
  *   publish FLEET TOPIC PAYLOAD COUNT COUNT events
  *   claim FLEET SUBJECT_KIND LABEL TTL_MS
- *                                     claims the subject and exits holding it;
- *                                     prints the holder and exits 1 if it is taken
+ *                                     claims the subject, prints "held" and holds
+ *                                     it until standard input ends, then exits
+ *                                     without releasing; prints the holder and
+ *                                     exits 1 if it is taken
  * --interval-ms sleeps between frames (write) or events (publish). Without
  * --capacity and --payload-max, an existing ring is joined with its own options.
  */
@@ -107,8 +109,8 @@ static int publish(struct fixture *f, char **args)
 	return r < 0 ? fail("publish", r) : 0;
 }
 
-/* The claim's guard, never released: the process exits holding the subject, and the
- * claim stays active until its time to live ends. Kept here, it is not a leak. */
+/* The claim's guard, never released: a lease lasts as long as its process, so the
+ * process stays until its caller is done looking. Kept here, it is not a leak. */
 static orbit_guard_t *held;
 
 static int claim(struct fixture *f, char **args)
@@ -121,7 +123,13 @@ static int claim(struct fixture *f, char **args)
 		printf("%u\n", holder);
 		return 1;
 	}
-	return r < 0 ? fail("claim", r) : 0;
+	if (r < 0)
+		return fail("claim", r);
+	printf("held\n");
+	fflush(stdout);
+	while (getchar() != EOF)
+		;
+	return 0;
 }
 
 struct command {
