@@ -3,7 +3,7 @@
  * The contest: claim/holder/renew/release rules, every error, expiry, fencing tokens that
  * outlive the ring and the fleet's processes, holders that die or stop, a full table, hash
  * collisions, hostile table contents, the §6 frames the contest still writes, the issue's
- * split scenarios, and threads and processes contending for one subject.
+ * split scenarios, and threads and processes hammering a few subjects.
  */
 #include <orbit.h>
 
@@ -22,6 +22,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "contest-hammer.h"
 #include "fixture.h"
 #include "segment-layout.h"
 #include "subject-layout.h"
@@ -1557,33 +1558,66 @@ static void arena_check(struct arena *arena, int first, int count)
 
 #define CONTENDERS 4
 
+static void hammer_check(const struct hammer_result *r, unsigned processes)
+{
+	fprintf(stderr,
+		"hammer: %llu ms, %llu turns, %llu hand-offs, %llu busy, %llu again, %llu "
+		"renewals, %llu stalls\n",
+		(unsigned long long)r->elapsed_ms, (unsigned long long)r->turns,
+		(unsigned long long)r->handoffs, (unsigned long long)r->busy,
+		(unsigned long long)r->again, (unsigned long long)r->renewals,
+		(unsigned long long)r->stalls);
+	ck_assert_msg(r->errors == 0, "%llu errors, the first %d", (unsigned long long)r->errors,
+		      r->first_error);
+	ck_assert_uint_eq(r->overlaps, 0);
+	ck_assert_uint_eq(r->regressions, 0);
+	ck_assert_uint_eq(r->repeats, 0);
+	ck_assert_uint_eq(r->lost, 0);
+	for (unsigned node = 1; node <= processes; node++)
+		ck_assert_uint_gt(r->held[node], 0);
+	ck_assert_uint_ge(r->handoffs, processes);
+}
+
+/* Processes claim and release one subject as fast as they can: it keeps changing hands. */
 START_TEST(test_processes_contend)
 {
-	struct arena *arena = arena_new();
-	pid_t pids[CONTENDERS];
+	struct hammer_config config = {
+		.fleet = fixture_fleet_name,
+		.processes = CONTENDERS,
+		.subjects = 1,
+		.duration_ms = 1500,
+		.ttl_ms = LONG_TTL,
+	};
+	struct hammer_result result;
 
-	join(FIXTURE_SHM, 0);
-	for (int i = 1; i <= CONTENDERS; i++) {
-		pid_t pid = fork();
+	ck_assert_int_eq(hammer_run(&config, &result), 0);
+	hammer_check(&result, CONTENDERS);
+	assert_free(join(FIXTURE_SHM, 0), "hammer-0");
+}
+END_TEST
 
-		ck_assert_int_ge(pid, 0);
-		if (pid == 0) {
-			orbit_fleet_t *fleet = NULL;
+/*
+ * The issue's load: 8 processes on 3 subjects, a contest ring of 64 slots, holders that
+ * renew within a short TTL, and now and then one that stalls past it. No two valid leases
+ * may overlap, and every subject's tokens must only grow.
+ */
+START_TEST(test_hammer)
+{
+	struct hammer_config config = {
+		.fleet = fixture_fleet_name,
+		.capacity = 64,
+		.processes = 8,
+		.subjects = 3,
+		.duration_ms = 2000,
+		.ttl_ms = 50,
+		.renewals = 3,
+		.stall_every = 500,
+	};
+	struct hammer_result result;
 
-			if (orbit_fleet_join_shm(fixture_fleet_name, (uint16_t)i, FLEET_SIZE, NULL,
-						 &fleet))
-				_exit(1);
-			contend(fleet, arena, i, 1, CONTENDERS, 1500, 30000);
-			orbit_fleet_leave(fleet);
-			_exit(0);
-		}
-		pids[i - 1] = pid;
-	}
-	for (int i = 0; i < CONTENDERS; i++)
-		test_reap(pids[i]);
-	arena_check(arena, 1, CONTENDERS);
-	assert_free(fleets[0], "hot");
-	munmap(arena, sizeof(*arena));
+	ck_assert_int_eq(hammer_run(&config, &result), 0);
+	hammer_check(&result, 8);
+	ck_assert_uint_gt(result.stalls, 0);
 }
 END_TEST
 
@@ -1684,6 +1718,7 @@ static Suite *contest_suite(void)
 	tcase_add_checked_fixture(contention, fleets_setup, fleets_teardown);
 	tcase_add_test(contention, test_processes_contend);
 	tcase_add_loop_test(contention, test_threads_contend, 0, backings);
+	tcase_add_test(contention, test_hammer);
 	return suite;
 }
 
