@@ -618,8 +618,9 @@ END_TEST
 
 /*
  * An observer reads the holder, then is paused while the holder releases, another node
- * claims and more than a lap of frames passes (the new holder renewing in time). Resumed,
- * it must find the subject held.
+ * claims, and the ring wraps just past the release but not past the new claim. Resumed,
+ * it must find the subject held, answer so, and fail to claim it, however many laps the
+ * new holder then renews through.
  */
 START_TEST(test_observer_paused_for_a_lap)
 {
@@ -629,6 +630,7 @@ START_TEST(test_observer_paused_for_a_lap)
 	orbit_guard_t *guard = claim_ok(first, "job", LONG_TTL);
 	struct agent observer;
 	struct agent_reply reply;
+	uint64_t claim;
 
 	agent_start(&observer, 2, 8);
 	reply = agent_do(&observer, 'h', "job", 0);
@@ -637,8 +639,18 @@ START_TEST(test_observer_paused_for_a_lap)
 	/* The observer waits on its pipe from here: paused. */
 	ck_assert_int_eq(orbit_guard_release(guard), 0);
 	guard = claim_ok(second, "job", LONG_TTL);
+	claim = newest(second);
+	for (int j = 0; j < 3; j++)
+		ck_assert_int_eq(orbit_guard_release(claim_ok(traffic, "other", LONG_TTL)), 0);
+	ck_assert_int_eq(orbit_guard_renew(guard, LONG_TTL), 0);
+	/* The release is overwritten, the new holder's claim is the oldest frame left. */
+	ck_assert_uint_eq(orbit_ring_head(ring_of(second)), claim + 8);
+	reply = agent_do(&observer, 'h', "job", 0);
+	ck_assert_int_eq(reply.r, 0);
+	ck_assert_uint_eq(reply.node, 3);
+	/* Fewer than a lap of frames between two of the new holder's, 42 in all. */
 	for (int i = 0; i < 6; i++) {
-		for (int j = 0; j < 4; j++)
+		for (int j = 0; j < 3; j++)
 			ck_assert_int_eq(orbit_guard_release(claim_ok(traffic, "other", LONG_TTL)),
 					 0);
 		ck_assert_int_eq(orbit_guard_renew(guard, LONG_TTL), 0);
@@ -652,6 +664,105 @@ START_TEST(test_observer_paused_for_a_lap)
 	ck_assert_int_eq(orbit_guard_renew(guard, LONG_TTL), 0);
 	agent_end(&observer, false);
 	ck_assert_int_eq(orbit_guard_release(guard), 0);
+}
+END_TEST
+
+/* What a watcher saw: holder queries, and answers that would mean a split. */
+struct watch {
+	_Atomic uint64_t queries;
+	_Atomic uint64_t nobody;  /* "nobody holds it" */
+	_Atomic uint64_t claimed; /* a claim that succeeded */
+};
+
+/* Queries the holder, and now and then claims, for ever. */
+static void watch_forever(struct watch *w, int ready)
+{
+	orbit_fleet_options_t opts = fixture_options(8, 0);
+	orbit_fleet_t *fleet;
+	char byte = 1;
+
+	if (orbit_fleet_join_shm(fixture_fleet_name, 2, FLEET_SIZE, &opts, &fleet) ||
+	    write(ready, &byte, 1) != 1)
+		_exit(2);
+	for (uint64_t i = 0;; i++) {
+		orbit_guard_t *guard;
+
+		if (orbit_contest_holder(fleet, SUBJECT, "job", NULL) == -ENOENT)
+			atomic_fetch_add(&w->nobody, 1);
+		if (i % 4 == 3 &&
+		    orbit_contest_claim(fleet, SUBJECT, "job", NULL, LONG_TTL, &guard, NULL) == 0)
+			atomic_fetch_add(&w->claimed, 1);
+		atomic_fetch_add(&w->queries, 1);
+	}
+}
+
+/* Waits until the watcher has made n more queries: it reads between our writes. */
+static void watched(struct watch *w, uint64_t n)
+{
+	uint64_t target = atomic_load(&w->queries) + n, deadline = test_now_ms() + 60000;
+
+	while (atomic_load(&w->queries) < target) {
+		ck_assert_uint_lt(test_now_ms(), deadline);
+		sched_yield();
+	}
+}
+
+/* Claim and release frames of another subject, then a renewal: 7 frames, under a lap. */
+static void lap_less_one(orbit_fleet_t *traffic, orbit_guard_t *guard)
+{
+	for (int j = 0; j < 3; j++)
+		ck_assert_int_eq(orbit_guard_release(claim_ok(traffic, "other", LONG_TTL)), 0);
+	ck_assert_int_eq(orbit_guard_renew(guard, LONG_TTL), 0);
+}
+
+/*
+ * The same, with the observer stopped by SIGSTOP wherever it happens to be, inside a
+ * call or not, while the subject changes hands and the ring wraps past the release. The
+ * subject is held whenever the observer runs: it must never be told otherwise, nor win it.
+ */
+START_TEST(test_observer_stopped_anywhere)
+{
+	orbit_fleet_t *holders[2] = { join_opts(FIXTURE_SHM, 1, 8, 0),
+				      join_opts(FIXTURE_SHM, 3, 8, 0) };
+	orbit_fleet_t *traffic = join_opts(FIXTURE_SHM, 4, 8, 0);
+	orbit_guard_t *guard = claim_ok(holders[0], "job", LONG_TTL);
+	struct watch *w =
+		mmap(NULL, sizeof(*w), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	int ready[2], status;
+	pid_t pid;
+	char byte;
+
+	ck_assert_ptr_ne(w, MAP_FAILED);
+	memset(w, 0, sizeof(*w));
+	ck_assert_int_eq(pipe(ready), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0)
+		watch_forever(w, ready[1]);
+	ck_assert_int_eq(read(ready[0], &byte, 1), 1);
+	for (int round = 0; round < 20; round++) {
+		for (int i = 0; i < 6; i++) {
+			watched(w, 2);
+			lap_less_one(traffic, guard);
+		}
+		ck_assert_int_eq(kill(pid, SIGSTOP), 0);
+		ck_assert_int_eq(waitpid(pid, &status, WUNTRACED), pid);
+		ck_assert_int_eq(orbit_guard_release(guard), 0);
+		guard = claim_ok(holders[(round + 1) % 2], "job", LONG_TTL);
+		lap_less_one(traffic, guard);
+		ck_assert_int_eq(kill(pid, SIGCONT), 0);
+	}
+	ck_assert_int_eq(kill(pid, SIGKILL), 0);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	fprintf(stderr, "observer stopped anywhere: %llu queries\n",
+		(unsigned long long)atomic_load(&w->queries));
+	ck_assert_uint_gt(atomic_load(&w->queries), 0);
+	ck_assert_uint_eq(atomic_load(&w->nobody), 0);
+	ck_assert_uint_eq(atomic_load(&w->claimed), 0);
+	ck_assert_int_eq(orbit_guard_release(guard), 0);
+	close(ready[0]);
+	close(ready[1]);
+	munmap(w, sizeof(*w));
 }
 END_TEST
 
@@ -1686,6 +1797,7 @@ static Suite *contest_suite(void)
 
 	tcase_add_checked_fixture(scenarios, fleets_setup, fleets_teardown);
 	tcase_add_test(scenarios, test_observer_paused_for_a_lap);
+	tcase_add_test(scenarios, test_observer_stopped_anywhere);
 	tcase_add_test(scenarios, test_holder_answers_while_renewed_in_time);
 	tcase_add_test(scenarios, test_two_holders_after_a_stall);
 	tcase_add_test(scenarios, test_killed_holder_frees_at_once);
