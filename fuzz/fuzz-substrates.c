@@ -428,6 +428,7 @@ static void run_finish(struct run *run)
 	}
 	for (size_t i = 0; i < sizeof(substrate_rings); i++)
 		fuzz_unlink_segment(run->name, substrate_rings[i]);
+	fuzz_unlink_tables(run->name);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -42,6 +42,12 @@ def segment_names(fleet):
     return sorted(n for n in os.listdir(SHM) if pattern.match(n))
 
 
+def table_names(fleet):
+    """Names in /dev/shm of the fleet's lease table: orbit-{fleet}-leases|subjects-{uid}."""
+    pattern = re.compile(r"orbit-%s-(leases|subjects)-%d\Z" % (re.escape(fleet), UID))
+    return sorted(n for n in os.listdir(SHM) if pattern.match(n))
+
+
 def segment_kinds(fleet):
     return sorted(int(re.match(r".*-(\d+)-\d+\Z", n).group(1)) for n in segment_names(fleet))
 
@@ -110,7 +116,7 @@ class ToolTest(unittest.TestCase):
                 proc.kill()
             proc.wait()
         for fleet in self.fleets:
-            for name in segment_names(fleet):
+            for name in segment_names(fleet) + table_names(fleet):
                 os.unlink(os.path.join(SHM, name))
 
     def run_tool(self, *args, status=0):
