@@ -24,6 +24,9 @@
 #define VALUE_KIND   1 /* the typed value's ring */
 #define SUBJECT_KIND 1
 #define CLAIM_TTL_MS 10000
+#define HELD_LABEL   "bench-held" /* a subject another node holds for the whole run */
+#define HELD_NODE    1
+#define HELD_TTL_MS  3600000
 #define BEAT_MAX_AGE 3600000 /* every beat stays alive for the whole run */
 #define TOPIC	     "bench"
 
@@ -81,6 +84,8 @@ struct typed_value {
 
 struct subject {
 	orbit_fleet_t *fleet;
+	orbit_fleet_t *peer; /* another node, holding HELD_LABEL */
+	orbit_guard_t *held;
 	orbit_cache_t *cache;
 	orbit_events_t *events;
 	uint64_t cursor;
@@ -155,6 +160,21 @@ static void claim_release_loop(void *ctx, size_t ops)
 	}
 }
 
+static void holder_loop(void *ctx, size_t ops)
+{
+	struct subject *s = ctx;
+
+	for (size_t i = 0; i < ops; i++) {
+		uint16_t holder = 0;
+		int rc = orbit_contest_holder(s->fleet, SUBJECT_KIND, HELD_LABEL, &holder);
+
+		if (rc < 0)
+			s->err = rc;
+		else if (holder != HELD_NODE)
+			s->err = -EPROTO;
+	}
+}
+
 static void snapshot_loop(void *ctx, size_t ops)
 {
 	struct subject *s = ctx;
@@ -191,6 +211,7 @@ enum figure {
 	PUT,
 	PUBLISH_POLL,
 	CLAIM_RELEASE,
+	HOLDER,
 	SNAPSHOT,
 	VALUE,
 	FIGURE_COUNT
@@ -210,6 +231,7 @@ static const struct {
 	[PUT] = { "cache put, 64 B value", cache_put_loop, false, REDIS_SET },
 	[PUBLISH_POLL] = { "events publish + poll, 64 B", publish_poll_loop, false, REDIS_PUBLISH },
 	[CLAIM_RELEASE] = { "contest claim + release", claim_release_loop, true, REDIS_NONE },
+	[HOLDER] = { "contest holder, held elsewhere", holder_loop, true, REDIS_NONE },
 	[SNAPSHOT] = { "heartbeat snapshot, 64 nodes", snapshot_loop, true, REDIS_NONE },
 	[VALUE] = { "value store + load, 16 B", value_loop, false, REDIS_NONE },
 };
@@ -343,6 +365,13 @@ static int open_subject(struct subject *s, const char *name)
 		what = "beating 64 nodes";
 		rc = beat_all(s->fleet, s->members);
 	}
+	if (rc == 0) {
+		what = "claiming a subject as another node";
+		rc = join(name, HELD_NODE, &s->peer);
+	}
+	if (rc == 0)
+		rc = orbit_contest_claim(s->peer, SUBJECT_KIND, HELD_LABEL, "bench", HELD_TTL_MS,
+					 &s->held, NULL);
 	if (rc < 0)
 		fail(what, rc);
 	return rc;
@@ -350,6 +379,8 @@ static int open_subject(struct subject *s, const char *name)
 
 static void close_subject(struct subject *s)
 {
+	orbit_guard_release(s->held);
+	orbit_fleet_leave(s->peer);
 	orbit_events_close(s->events);
 	orbit_cache_close(s->cache);
 	if (s->fleet)
@@ -529,6 +560,7 @@ static void print_method(const struct settings *set, const char *fleet, int cpu)
 	       FLEET_NODES, RING_SLOTS);
 	printf("         cache ring full (%d puts of 64 B), all %d nodes have beaten once\n",
 	       RING_SLOTS, FLEET_NODES);
+	printf("         node %d holds a contest subject through a handle of its own\n", HELD_NODE);
 	printf("method   liborbit: one thread, ns per call, best of %u rounds of %zu calls\n"
 	       "         (%zu for contest and heartbeat)\n",
 	       set->rounds, set->ops, set->slow_ops);

@@ -38,5 +38,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	seg_map_close(&map);
 	orbit_fleet_leave(fleet);
 	fuzz_unlink_segment(name, input.kind);
+	fuzz_unlink_tables(name);
 	return 0;
 }

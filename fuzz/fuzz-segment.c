@@ -97,5 +97,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* orbit_fleet_probe(3): the options it fills in are exactly the ones that join. */
 	FUZZ_CHECK(r == 0 || !(probe == 0 && seg.join_probed), "the probed options fail: %d", r);
 	fuzz_unlink_segment(name, seg.kind);
+	fuzz_unlink_tables(name);
 	return 0;
 }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 /* Counters read on each side of the head, and next calls allowed past one lap. */
 #define FUZZ_SCAN      32
@@ -343,4 +344,16 @@ void fuzz_unlink_segment(const char *fleet, uint8_t kind)
 
 	seg_shm_name(name, sizeof(name), fleet, kind);
 	shm_unlink(name);
+}
+
+void fuzz_unlink_tables(const char *fleet)
+{
+	static const char *const tables[] = { "leases", "subjects" };
+	char name[512];
+
+	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
+		snprintf(name, sizeof(name), "/orbit-%s-%s-%lu", fleet, tables[i],
+			 (unsigned long)geteuid());
+		shm_unlink(name);
+	}
 }

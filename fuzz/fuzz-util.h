@@ -90,4 +90,7 @@ void fuzz_ring_exercise(orbit_ring_t *ring, const struct seg_map *map,
 /* Removes the fleet's segment of one kind, if any. */
 void fuzz_unlink_segment(const char *fleet, uint8_t kind);
 
+/* Removes the fleet's lease table (its records and subject slots), if any. */
+void fuzz_unlink_tables(const char *fleet);
+
 #endif

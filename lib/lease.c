@@ -54,7 +54,9 @@ struct lease_record {
 	_Atomic uint64_t claim;
 	_Atomic uint32_t node; /* node + 1 of the holder; 0 = never held */
 	_Atomic uint32_t pid;  /* the holder's pid, for people reading the segment */
-	uint8_t reserved[LEASE_RECORD_SIZE - 16];
+	/* Bumped each time the record is taken: a lease naming it names one holder. */
+	_Atomic uint32_t generation;
+	uint8_t reserved[LEASE_RECORD_SIZE - 20];
 };
 
 _Static_assert(sizeof(struct lease_header) == LEASE_HEADER_SIZE, "lease header size");
@@ -148,12 +150,34 @@ int lease_record_alive(struct lease_table *t, uint32_t index)
 	return ret < 0 ? 1 : ret;
 }
 
+int lease_record_node(struct lease_table *t, uint32_t index)
+{
+	uint32_t node;
+
+	if (index >= LEASE_RECORDS)
+		return -ENOENT;
+	/* Relaxed: the holder stored it before the release that told the caller its index. */
+	node = atomic_load_explicit(&t->records[index].node, memory_order_relaxed);
+	return node == 0 || node > UINT16_MAX + 1u ? -ENOENT : (int)(node - 1);
+}
+
+uint32_t lease_record_generation(struct lease_table *t, uint32_t index)
+{
+	if (index >= LEASE_RECORDS)
+		return 0;
+	/* Relaxed, as the store in record_publish(): a reader that misses a new take by a
+	 * moment takes the record's new holder for the old one only that moment longer. */
+	return atomic_load_explicit(&t->records[index].generation, memory_order_relaxed);
+}
+
 static void record_publish(struct lease_table *t, uint32_t index)
 {
 	struct lease_record *rec = &t->records[index];
 	uint32_t used = atomic_load_explicit(&t->header->records_used, memory_order_relaxed);
 
 	atomic_store_explicit(&rec->claim, 0, memory_order_relaxed);
+	/* Relaxed: pairs with nothing; see lease_record_generation(). */
+	atomic_fetch_add_explicit(&rec->generation, 1, memory_order_relaxed);
 	atomic_store_explicit(&rec->node, (uint32_t)t->node + 1, memory_order_relaxed);
 	atomic_store_explicit(&rec->pid, (uint32_t)getpid(), memory_order_relaxed);
 	/* Release: a reader that scans up to records_used sees the record initialised. */
@@ -165,11 +189,12 @@ static void record_publish(struct lease_table *t, uint32_t index)
 
 /*
  * A free record is one no live process locks. Records are handed out in an order that
- * keeps evidence: never used first, then this node's own old ones, then other nodes'
- * (whose death the heartbeat snapshot would no longer see), and last those left
- * mid-claim by a dead writer, which readers still judge that claim by.
+ * keeps evidence: this node's own old ones first (a restarted node replaces its dead
+ * self), then never used ones, then other nodes' (whose death the heartbeat snapshot
+ * would no longer see), and last those left mid-claim by a dead writer, which readers
+ * still judge that claim by.
  */
-enum take_pass { TAKE_NEVER_USED, TAKE_OWN_NODE, TAKE_IDLE, TAKE_ANY, TAKE_PASSES };
+enum take_pass { TAKE_OWN_NODE, TAKE_NEVER_USED, TAKE_IDLE, TAKE_ANY, TAKE_PASSES };
 
 static bool record_takeable(struct lease_table *t, uint32_t index, enum take_pass pass)
 {

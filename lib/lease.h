@@ -47,6 +47,19 @@ int lease_table_self(struct lease_table *table);
 /* 1 if the process holding record index is alive, 0 if it is gone (or index is invalid). */
 int lease_record_alive(struct lease_table *table, uint32_t index);
 
+/*
+ * The node of the process that last took record index, or -ENOENT (never taken, or an
+ * index or value out of range). Written before the record is used, so whoever learnt the
+ * index from a word the holder stored after taking the record reads its node.
+ */
+int lease_record_node(struct lease_table *table, uint32_t index);
+
+/*
+ * How many times record index has been taken (0 for an invalid index): with the index,
+ * it tells the process that held a record from a later one that took it after a death.
+ */
+uint32_t lease_record_generation(struct lease_table *table, uint32_t index);
+
 /* 1 if a live process holds a record of node, 0 if records of node exist and all are
  * dead, -ENOENT if no record names node (liveness unknown). */
 int lease_node_alive(struct lease_table *table, uint16_t node);

@@ -216,7 +216,7 @@ static void cleanup_contest(struct op_state *st)
 	leave_fleet(st);
 }
 
-/* Another node holds the subject: finding out reads its claim into a new view. */
+/* Another node holds the subject: finding out maps the subject slots, the first time. */
 static int setup_held(struct op_state *st)
 {
 	int ret = setup_fleet(st);
@@ -264,7 +264,7 @@ static const struct op ops[] = {
 	  value_verify, leave_fleet },
 	{ "orbit_cache_put (large frame)", false, BIG_SLOTS, false, setup_cache, call_cache_put,
 	  cache_put_verify, cleanup_cache },
-	/* The contest keeps a process-wide view of each ring it has read. */
+	/* The lease table the contest decides in keeps process-wide state (open tables). */
 	{ "orbit_contest_claim (local)", false, 256, true, setup_fleet, call_contest_claim,
 	  out_verify, cleanup_contest },
 	{ "orbit_contest_claim (shm)", true, 256, true, setup_fleet, call_contest_claim, out_verify,

@@ -42,6 +42,12 @@ def segment_names(fleet):
     return sorted(n for n in os.listdir(SHM) if pattern.match(n))
 
 
+def table_names(fleet):
+    """Names in /dev/shm of the fleet's lease table: orbit-{fleet}-leases|subjects-{uid}."""
+    pattern = re.compile(r"orbit-%s-(leases|subjects)-%d\Z" % (re.escape(fleet), UID))
+    return sorted(n for n in os.listdir(SHM) if pattern.match(n))
+
+
 def segment_kinds(fleet):
     return sorted(int(re.match(r".*-(\d+)-\d+\Z", n).group(1)) for n in segment_names(fleet))
 
@@ -110,7 +116,7 @@ class ToolTest(unittest.TestCase):
                 proc.kill()
             proc.wait()
         for fleet in self.fleets:
-            for name in segment_names(fleet):
+            for name in segment_names(fleet) + table_names(fleet):
                 os.unlink(os.path.join(SHM, name))
 
     def run_tool(self, *args, status=0):
@@ -560,7 +566,8 @@ class SubstrateTest(ToolTest):
         self.assertEqual(segment_kinds(self.fleet), [7])
 
     def test_holder(self):
-        self.fixture("--node", 3, "claim", self.fleet, 9, "leader", 600000)
+        # The holder lives until its standard input ends: a lease ends with its process.
+        holder = self.held_fixture("--node", 3, "claim", self.fleet, 9, "leader", 600000)
         out, _ = self.run_tool("holder", self.fleet, "9", "leader")
         self.assertEqual(out, "3\n")
         self.assertEqual(self.tool_json("holder", "--json", self.fleet, "9", "leader"),
@@ -572,6 +579,10 @@ class SubstrateTest(ToolTest):
         got = self.tool_json("holder", "--json", self.fleet, "9", b"l\xffbel\x01")
         self.assertEqual(got["label"], "l\ufffdbel\x01")
         self.assertIsNone(got["holder"])
+        holder.stdin.close()
+        self.assertEqual(holder.wait(timeout=RUN_TIMEOUT_S), 0)
+        out, _ = self.run_tool("holder", self.fleet, "9", "leader")
+        self.assertEqual(out, "nobody\n")
 
     def test_holder_without_contest(self):
         self.write_frames(7, 1)

@@ -32,10 +32,16 @@ void test_segment_path(char *buf, size_t size, const char *fleet, uint8_t kind)
 
 void test_unlink_fleet(const char *fleet)
 {
+	static const char *const tables[] = { "leases", "subjects" };
 	char name[256];
 
 	for (unsigned kind = 0; kind < 256; kind++) {
 		snprintf(name, sizeof(name), "/orbit-%s-%u-%lu", fleet, kind,
+			 (unsigned long)geteuid());
+		shm_unlink(name);
+	}
+	for (int i = 0; i < TEST_ARRAY_SIZE(tables); i++) {
+		snprintf(name, sizeof(name), "/orbit-%s-%s-%lu", fleet, tables[i],
 			 (unsigned long)geteuid());
 		shm_unlink(name);
 	}

@@ -10,11 +10,12 @@
  *   beat FLEET                        one heartbeat of --node
  *   publish FLEET TOPIC PAYLOAD COUNT COUNT events
  *   claim FLEET SUBJECT_KIND LABEL TTL_MS
- *                                     claims the subject and exits holding it;
- *                                     prints the holder and exits 1 if it is taken
+ *                                     claims the subject; prints the holder and
+ *                                     exits 1 if it is taken. With --hold, the
+ *                                     lease lasts until standard input ends
  * --interval-ms sleeps between frames (write) or events (publish). --hold keeps the
- * process, and so its node, alive after the command: it prints "held" and waits for
- * the end of its standard input. Without
+ * process, and so its node and leases, alive after the command: it prints "held"
+ * and waits for the end of its standard input. Without
  * --capacity and --payload-max, an existing ring is joined with its own options.
  */
 #include <orbit.h>
@@ -121,8 +122,8 @@ static int publish(struct fixture *f, char **args)
 	return r < 0 ? fail("publish", r) : 0;
 }
 
-/* The claim's guard, never released: the process exits holding the subject, and the
- * claim stays active until its time to live ends. Kept here, it is not a leak. */
+/* The claim's guard, never released: a lease lasts as long as its process (--hold
+ * keeps it). Kept here, it is not a leak. */
 static orbit_guard_t *held;
 
 static int claim(struct fixture *f, char **args)
