@@ -941,6 +941,7 @@ ORBIT_EXPORT int orbit_ring_next(orbit_ring_t *ring, uint64_t *cursor, orbit_fra
 {
 	uint64_t c, head, skipped = 0;
 	int settled = 0, ret = check_read_args(ring, frame, buf, size);
+	bool lapped;
 
 	if (ret < 0 || !cursor)
 		return -EINVAL;
@@ -955,7 +956,14 @@ ORBIT_EXPORT int orbit_ring_next(orbit_ring_t *ring, uint64_t *cursor, orbit_fra
 			ret = -EAGAIN;
 			break;
 		}
-		/* Before any jump: a live writer's claim survives the laps that gave up on it. */
+		lapped = head - c > ring->capacity;
+		/* A writer's claim of this very counter survives the laps that gave up on it:
+		 * judged before any jump. Anything else a lap behind is lost. */
+		if (lapped && ret != -EAGAIN) {
+			skipped += head - ring->capacity - c;
+			c = head - ring->capacity;
+			continue;
+		}
 		if (ret == -EAGAIN || ret == SLOT_UNREACHED) {
 			enum claim_verdict verdict = claim_judge(ring, c, NULL);
 
@@ -967,7 +975,7 @@ ORBIT_EXPORT int orbit_ring_next(orbit_ring_t *ring, uint64_t *cursor, orbit_fra
 			if (verdict == CLAIM_SETTLED && settled++ < RING_READ_TRIES)
 				continue;
 		}
-		if (head - c > ring->capacity) {
+		if (lapped) {
 			skipped += head - ring->capacity - c;
 			c = head - ring->capacity;
 			continue;
@@ -1005,9 +1013,17 @@ static bool head_passed(orbit_ring_t *ring, uint64_t cursor, uint64_t *until_ns)
  */
 static bool cursor_settled(orbit_ring_t *ring, uint64_t cursor, uint64_t *until_ns)
 {
+	_Atomic uint64_t *seq = field64(slot_of(ring, cursor), ring->layout->slot_seq);
+
 	if (!head_passed(ring, cursor, until_ns))
 		return false;
-	if (cursor > RING_COUNTER_MAX || claim_judge(ring, cursor, until_ns) != CLAIM_WAIT)
+	if (cursor > RING_COUNTER_MAX)
+		return true;
+	/* As orbit_ring_next() sees it: a lap behind, only the cursor's own claim holds it. */
+	if (load_head(ring) - cursor > ring->capacity &&
+	    atomic_load_explicit(seq, memory_order_relaxed) != 2 * cursor + 1)
+		return true;
+	if (claim_judge(ring, cursor, until_ns) != CLAIM_WAIT)
 		return true;
 	if (!*until_ns)
 		*until_ns = clock_mono_ns() + RING_SETTLE_RECHECK_NS;
