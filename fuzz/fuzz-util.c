@@ -234,6 +234,14 @@ static void read_id(orbit_ring_t *ring, orbit_id_t id, size_t size)
  * slot whose seq would make them wait is settled, its other fields kept: a seq below its
  * last-lap counter's commit value becomes that value, and an odd one even.
  */
+/* Whether seq holds a counter older than c: below its commit value, or an older one given up. */
+static bool settles_below(uint64_t seq, uint64_t c)
+{
+	if ((seq & SEG_SEQ_GIVEN_UP) && (seq & 1))
+		return (seq & ~SEG_SEQ_GIVEN_UP) < 2 * c + 1;
+	return seq < 2 * c + 2;
+}
+
 static void settle_claims(const struct seg_map *map, uint64_t head)
 {
 	for (uint64_t slot = 0; slot < map->capacity; slot++) {
@@ -243,7 +251,7 @@ static void settle_claims(const struct seg_map *map, uint64_t head)
 		if (head > slot) {
 			uint64_t c = head - 1 - ((head - 1 - slot) & (map->capacity - 1));
 
-			if (c <= FUZZ_COUNTER_MAX && seq < 2 * c + 2)
+			if (c <= FUZZ_COUNTER_MAX && settles_below(seq, c))
 				seq = 2 * c + 2;
 		}
 		seg_store64(p, map->layout->slot_seq, seq & ~(uint64_t)1);

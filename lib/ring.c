@@ -272,9 +272,15 @@ static uint64_t seq_counter(uint64_t s)
 	return ((s & ~SEQ_GIVEN_UP) - 1) / 2;
 }
 
-/* The slot has moved past counter c: nothing of c can be committed there any more. */
+/*
+ * The slot has moved past counter c: nothing of c can be committed there any more. An
+ * even value with the given-up bit is no writer's: it is past every counter, as any
+ * value beyond the seq space was before that bit had a meaning.
+ */
 static bool seq_past(uint64_t s, uint64_t c)
 {
+	if (seq_given_up(s) && !(s & 1))
+		return true;
 	return s && (seq_counter(s) > c || (seq_counter(s) == c && seq_given_up(s)));
 }
 
