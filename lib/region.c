@@ -300,11 +300,32 @@ static int attach_segment(int fd, const struct region_spec *spec, bool created, 
 	return ret < 0 ? ret : map_segment(fd, spec->size, base);
 }
 
+/*
+ * A second open file description of the mapped object, for byte-range locks. Not the
+ * mapping's own: a mapping holds its file open, and a forked child inherits the mapping,
+ * so locks taken through that file would outlive the process that took them.
+ */
+static int reopen_same(const char *name, int mapped)
+{
+	struct stat a, b;
+	int fd = shm_open(name, O_RDWR | O_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &a) < 0 || fstat(mapped, &b) < 0 || a.st_ino != b.st_ino ||
+	    a.st_dev != b.st_dev) {
+		/* Unlinked and made again meanwhile: the name is no longer this object. */
+		close(fd);
+		return -ESTALE;
+	}
+	return fd;
+}
+
 int region_open_shm(const struct region_spec *spec, struct region *region)
 {
 	bool created;
 	void *base = NULL;
-	int fd, ret;
+	int fd, lock_fd = -1, ret;
 
 	fd = shm_open_or_create(spec->name, spec->mode, &created);
 	if (fd < 0) {
@@ -314,17 +335,22 @@ int region_open_shm(const struct region_spec *spec, struct region *region)
 	ret = attach_segment(fd, spec, created, &base);
 	/* Explicitly: the mapping keeps the open file alive, and with it a lock close() would leave. */
 	flock(fd, LOCK_UN);
+	if (ret == 0 && spec->keep_fd) {
+		lock_fd = reopen_same(spec->name, fd);
+		if (lock_fd < 0) {
+			ret = lock_fd;
+			munmap(base, spec->size);
+		}
+	}
 	/*
 	 * A failure leaves the name: another process may have the object open already, and
 	 * removing the name would split the fleet between it and everyone who joins later.
 	 */
-	if (ret < 0 || !spec->keep_fd) {
-		close(fd);
-		fd = -1;
-	}
+	close(fd);
 	if (ret < 0)
 		return ret;
-	*region = (struct region){ .base = base, .size = spec->size, .shared = true, .fd = fd };
+	*region =
+		(struct region){ .base = base, .size = spec->size, .shared = true, .fd = lock_fd };
 	return 0;
 }
 

@@ -16,7 +16,7 @@ struct region {
 	void *base;
 	size_t size;
 	bool shared; /* a POSIX shm mapping (other processes may map it too) */
-	int fd;	     /* the object, kept open when the spec asked for it; else -1 */
+	int fd;	     /* the object, opened again apart from the mapping when asked; else -1 */
 };
 
 /*
@@ -43,7 +43,7 @@ struct region_spec {
 	region_init_fn init;
 	region_check_fn check;
 	void *ctx;
-	bool keep_fd; /* keep the object open: its holder takes byte-range locks on it */
+	bool keep_fd; /* keep the object open (not through the mapping's file): for byte-range locks */
 };
 
 #define REGION_HEAD_MAX 256
