@@ -95,6 +95,7 @@ struct subject {
 	uint8_t buf[VALUE_BYTES];
 	orbit_event_t event;
 	orbit_member_t members[FLEET_NODES];
+	orbit_fleet_t *beaters[FLEET_NODES]; /* nodes 1.. stay joined: a node that left is stale */
 };
 
 static void cache_get_loop(void *ctx, size_t ops)
@@ -320,18 +321,15 @@ static int join(const char *name, uint16_t node, orbit_fleet_t **fleet)
 }
 
 /* Every node of the fleet beats once, each through its own handle, as in a real fleet. */
-static int beat_all(orbit_fleet_t *fleet, orbit_member_t members[FLEET_NODES])
+static int beat_all(orbit_fleet_t *fleet, orbit_fleet_t *beaters[FLEET_NODES],
+		    orbit_member_t members[FLEET_NODES])
 {
 	int rc = orbit_heartbeat(fleet);
 
 	for (uint16_t node = 1; rc == 0 && node < FLEET_NODES; node++) {
-		orbit_fleet_t *peer;
-
-		rc = join(orbit_fleet_name(fleet), node, &peer);
-		if (rc == 0) {
-			rc = orbit_heartbeat(peer);
-			orbit_fleet_leave(peer);
-		}
+		rc = join(orbit_fleet_name(fleet), node, &beaters[node]);
+		if (rc == 0)
+			rc = orbit_heartbeat(beaters[node]);
 	}
 	if (rc == 0)
 		rc = orbit_heartbeat_snapshot(fleet, BEAT_MAX_AGE, members, FLEET_NODES);
@@ -363,7 +361,7 @@ static int open_subject(struct subject *s, const char *name)
 	if (rc == 0) {
 		s->cursor = orbit_events_head(s->events);
 		what = "beating 64 nodes";
-		rc = beat_all(s->fleet, s->members);
+		rc = beat_all(s->fleet, s->beaters, s->members);
 	}
 	if (rc == 0) {
 		what = "claiming a subject as another node";
@@ -381,6 +379,8 @@ static void close_subject(struct subject *s)
 {
 	orbit_guard_release(s->held);
 	orbit_fleet_leave(s->peer);
+	for (unsigned node = 0; node < FLEET_NODES; node++)
+		orbit_fleet_leave(s->beaters[node]);
 	orbit_events_close(s->events);
 	orbit_cache_close(s->cache);
 	if (s->fleet)
