@@ -961,8 +961,9 @@ static void stopped_value(char *value)
 }
 
 /* Joins before the test maps anything, so its mapping of the ring is its only one. */
-static void run_stopped_put(int ready_fd, int go_fd)
+static void run_stopped_put(void *unused, int ready_fd, int go_fd)
 {
+	(void)unused;
 	orbit_fleet_options_t opts = fixture_options(STOPPED_CAPACITY, STOPPED_PAYLOAD);
 	static char value[STOPPED_VALUE];
 	orbit_cache_t *cache;
@@ -990,30 +991,6 @@ static void run_stopped_put(int ready_fd, int go_fd)
 		      : 5);
 }
 
-static pid_t spawn_stopped_put(int *go_fd)
-{
-	int ready[2], go[2];
-	pid_t pid;
-	char byte;
-
-	ck_assert_int_eq(pipe(ready), 0);
-	ck_assert_int_eq(pipe(go), 0);
-	pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		close(ready[0]);
-		close(go[1]);
-		run_stopped_put(ready[1], go[0]);
-	}
-	close(ready[1]);
-	close(go[0]);
-	ck_assert_msg(read(ready[0], &byte, 1) == 1, "the putting child failed to start");
-	close(ready[0]);
-	*go_fd = go[1];
-	return pid;
-}
-
 /* A get of the stopped put's key: its result, how long it took, and the value checked. */
 static int get_stopped(orbit_cache_t *cache, uint64_t *ms)
 {
@@ -1038,7 +1015,7 @@ START_TEST(test_stopped_put_seen_by_every_handle)
 	char byte = 0;
 	pid_t pid;
 
-	pid = spawn_stopped_put(&go);
+	pid = test_spawn_ready(run_stopped_put, NULL, "the putting child", &go);
 	fixture_fleet = fixture_join(FIXTURE_SHM, 0, 2, STOPPED_CAPACITY, STOPPED_PAYLOAD);
 	before = cache_ok();
 	put_ok(before, "first", "1", 0);

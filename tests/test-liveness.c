@@ -160,15 +160,16 @@ START_TEST(test_writer_takes_dead_slots_at_once)
 END_TEST
 
 /*
- * The forked child: it waits for a command on `cmd`; 'w' makes it write frame 2 through
- * the handle it inherited (node 1). Its inherited descriptors and mappings must not keep
- * its parent alive in the lease table.
+ * The forked child: says it is running (so fork has finished with it, handlers and all),
+ * then waits for a command on `cmd`; 'w' makes it write frame 2 through the handle it
+ * inherited (node 1). Its inherited descriptors and mappings must not keep its parent
+ * alive in the lease table.
  */
-static void run_child(orbit_ring_t *ring, int cmd)
+static void run_child(orbit_ring_t *ring, int cmd, int ready)
 {
 	char byte;
 
-	if (read(cmd, &byte, 1) != 1)
+	if (write(ready, "c", 1) != 1 || read(cmd, &byte, 1) != 1)
 		_exit(0);
 	_exit(pattern_write(ring, 1, 2, NULL) == 0 ? 0 : 3);
 }
@@ -188,10 +189,9 @@ static void run_parent(int cmd, int ready)
 	if (child < 0)
 		_exit(1);
 	if (child == 0)
-		run_child(ring, cmd);
+		run_child(ring, cmd, ready);
 	close(cmd);
-	if (write(ready, "f", 1) != 1)
-		_exit(1);
+	close(ready);
 	write_and_stop(ring, 1, 1);
 }
 

@@ -637,8 +637,9 @@ static uint64_t long_frame_seq(void)
 }
 
 /* Writer A: joins before the test maps anything, so its own mapping is its only one. */
-static void run_stopped_writer(enum stop_point where, int ready_fd, int go_fd)
+static void run_stopped_writer(void *arg, int ready_fd, int go_fd)
 {
+	enum stop_point where = *(const enum stop_point *)arg;
 	uint64_t seq = long_frame_seq(), c;
 	size_t half = pattern_length(STOP_PAYLOAD, STOP_WRITER, seq) / 2 & ~(size_t)7;
 	struct seg_map map;
@@ -749,31 +750,6 @@ static void drain_stopped(struct stop_reader *r, uint64_t c, uint64_t until)
 	}
 }
 
-/* Forks writer A, waits until it joined; it claims and stops once *go_fd is written to. */
-static pid_t spawn_stopped_writer(enum stop_point where, int *go_fd)
-{
-	int ready[2], go[2];
-	pid_t pid;
-	char byte;
-
-	ck_assert_int_eq(pipe(ready), 0);
-	ck_assert_int_eq(pipe(go), 0);
-	pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		close(ready[0]);
-		close(go[1]);
-		run_stopped_writer(where, ready[1], go[0]);
-	}
-	close(ready[1]);
-	close(go[0]);
-	ck_assert_msg(read(ready[0], &byte, 1) == 1, "writer A failed to start");
-	close(ready[0]);
-	*go_fd = go[1];
-	return pid;
-}
-
 static int read_stopped_frame(orbit_ring_t *ring, uint64_t c)
 {
 	static uint8_t buf[STOP_PAYLOAD];
@@ -863,7 +839,8 @@ START_TEST(test_stopped_writer_keeps_its_slot)
 	char byte = 0;
 	pid_t a;
 
-	a = spawn_stopped_writer(where, &go);
+	/* Writer A joins, then claims and stops once go is written to. */
+	a = test_spawn_ready(run_stopped_writer, &where, "writer A", &go);
 	ck_assert_int_eq(join_ring(STOP_LAPPER, STOP_CAPACITY, STOP_PAYLOAD, &fixture_fleet, &ring),
 			 0);
 	for (int r = 0; r < STOP_READERS; r++)

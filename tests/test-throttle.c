@@ -295,8 +295,9 @@ static void await_release(int fd)
 	close(fd);
 }
 
-static void run_throttled(struct throttle *shared, int ready_fd, int go_fd)
+static void run_throttled(void *arg, int ready_fd, int go_fd)
 {
+	struct throttle *shared = arg;
 	struct writer_report *rep = &shared->writers[THROTTLED];
 	static uint8_t payloads[PREFILLED][PAYLOAD];
 	size_t lens[PREFILLED];
@@ -422,31 +423,6 @@ static pid_t spawn(void (*body)(struct throttle *, int), struct throttle *shared
 	_exit(0);
 }
 
-/* The throttled writer, joined and its frames made, outside the cgroup still. */
-static pid_t spawn_throttled(struct throttle *shared, int go[2])
-{
-	int ready[2];
-	pid_t pid;
-	char byte;
-
-	ck_assert_int_eq(pipe(ready), 0);
-	ck_assert_int_eq(pipe(go), 0);
-	pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		close(ready[0]);
-		close(go[1]);
-		run_throttled(shared, ready[1], go[0]);
-		_exit(0);
-	}
-	close(ready[1]);
-	close(go[0]);
-	ck_assert_msg(read(ready[0], &byte, 1) == 1, "the throttled writer failed to start");
-	close(ready[0]);
-	return pid;
-}
-
 static void reap(pid_t pid, const char *who)
 {
 	int status;
@@ -503,14 +479,15 @@ START_TEST(test_throttled_writer_keeps_its_slot)
 	pid_t throttled, lappers[LAPPERS], readers[READERS];
 	uint64_t start, ms, periods, head;
 	struct cpu_cgroup cg;
-	int go[2], release[2];
+	int go, release[2];
 	char why[512];
 	orbit_ring_t *ring;
 
 	ck_assert_ptr_ne(shared, MAP_FAILED);
 	ck_assert_msg(cpu_cgroup_create(&cg, why, sizeof(why)) == 0, "%s", why);
 	ck_assert_int_eq(join_ring(TEST_NODE, &fixture_fleet, &ring), 0);
-	throttled = spawn_throttled(shared, go);
+	/* The throttled writer, joined and its frames made, outside the cgroup still. */
+	throttled = test_spawn_ready(run_throttled, shared, "the throttled writer", &go);
 	ck_assert_int_eq(cpu_cgroup_enter(&cg, throttled), 0);
 	ck_assert_int_eq(pipe(release), 0);
 	for (int r = 0; r < READERS; r++)
@@ -521,8 +498,8 @@ START_TEST(test_throttled_writer_keeps_its_slot)
 	start = test_now_ms();
 	close(release[1]);
 	/* A byte, not EOF: the other children hold this pipe's write end too. */
-	ck_assert_int_eq(write(go[1], "", 1), 1);
-	close(go[1]);
+	ck_assert_int_eq(write(go, "", 1), 1);
+	close(go);
 
 	/* Until the quota has stopped the writer inside writes a few times over. */
 	while ((lappers_busy(shared) < BUSY_WANTED ||

@@ -7,11 +7,13 @@
 #include "testutil.h"
 
 #include <dirent.h>
+#include <signal.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -132,6 +134,32 @@ void test_run_child(int (*body)(void))
 	if (pid == 0)
 		_exit(body());
 	test_reap(pid);
+}
+
+pid_t test_spawn_ready(void (*body)(void *arg, int ready_fd, int go_fd), void *arg,
+		       const char *what, int *go_fd)
+{
+	int ready[2], go[2];
+	pid_t pid;
+	char byte;
+
+	ck_assert_int_eq(pipe(ready), 0);
+	ck_assert_int_eq(pipe(go), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		close(ready[0]);
+		close(go[1]);
+		body(arg, ready[1], go[0]);
+		_exit(0);
+	}
+	close(ready[1]);
+	close(go[0]);
+	ck_assert_msg(read(ready[0], &byte, 1) == 1, "%s failed to start", what);
+	close(ready[0]);
+	*go_fd = go[1];
+	return pid;
 }
 
 int test_run_suite(Suite *suite, const char *tag)

@@ -55,6 +55,14 @@ void test_reap(pid_t pid);
 /* Forks a child that exits with body()'s result, and asserts that result was 0. */
 void test_run_child(int (*body)(void));
 
+/*
+ * Forks a child, killed with its parent, that runs body(arg, ready_fd, go_fd) and exits
+ * 0 if body returns. Returns once the child wrote a byte to ready_fd (asserts it did,
+ * naming `what`); *go_fd is the end of the pipe whose byte, or closing, lets it go on.
+ */
+pid_t test_spawn_ready(void (*body)(void *arg, int ready_fd, int go_fd), void *arg,
+		       const char *what, int *go_fd);
+
 /* Runs the suite, then test_unlink_tag(tag) unless tag is NULL; returns the exit status. */
 int test_run_suite(Suite *suite, const char *tag);
 
