@@ -2,6 +2,7 @@
 /* Self-describing frame payloads derived from (writer, seq), with a checksum. */
 #include "frame-pattern.h"
 
+#include <errno.h>
 #include <string.h>
 
 static uint64_t splitmix64(uint64_t x)
@@ -107,4 +108,24 @@ int pattern_verify(orbit_ring_t *ring, const orbit_frame_t *frame, const void *b
 		   uint16_t *writer, uint64_t *seq)
 {
 	return pattern_verify_prefix(ring, frame, buf, frame->len, writer, seq);
+}
+
+void pattern_check_head(orbit_ring_t *ring, uint32_t writers, uint64_t *reads, uint64_t *torn,
+			uint64_t *errors, int *last_error)
+{
+	uint8_t buf[64];
+	orbit_frame_t frame;
+	uint16_t writer;
+	uint64_t seq;
+	int ret = orbit_ring_read_head(ring, &frame, buf, sizeof(buf));
+
+	if (ret == 0 || ret == -EMSGSIZE) {
+		(*reads)++;
+		if (pattern_verify_prefix(ring, &frame, buf, sizeof(buf), &writer, &seq) < 0 ||
+		    writer >= writers)
+			(*torn)++;
+	} else if (ret != -ENOENT && ret != -EAGAIN) {
+		(*errors)++;
+		*last_error = ret;
+	}
 }

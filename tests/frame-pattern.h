@@ -37,4 +37,17 @@ int pattern_verify(orbit_ring_t *ring, const orbit_frame_t *frame, const void *b
 int pattern_verify_prefix(orbit_ring_t *ring, const orbit_frame_t *frame, const void *buf,
 			  size_t size, uint16_t *writer, uint64_t *seq);
 
+/* For pattern_check_head: no writer node is out of range. */
+#define PATTERN_ANY_WRITER (UINT16_MAX + 1u)
+
+/*
+ * read_head into a 64-byte buffer, its prefix checked: a copy that short fits inside the
+ * window in which a resumed stale writer, or a scribbler, has rewritten the start of a
+ * committed frame. A frame, whole or cut short, counts in *reads, and in *torn as well
+ * unless its prefix is one pattern_write stored as a writer node below `writers`. Any
+ * other return but -ENOENT and -EAGAIN counts in *errors and is kept in *last_error.
+ */
+void pattern_check_head(orbit_ring_t *ring, uint32_t writers, uint64_t *reads, uint64_t *torn,
+			uint64_t *errors, int *last_error);
+
 #endif

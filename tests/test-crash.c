@@ -255,24 +255,6 @@ static void run_stable_writer(void *arg)
 		orbit_fleet_leave(f);
 }
 
-static void check_head(orbit_ring_t *ring, struct reader_report *report)
-{
-	uint8_t buf[64];
-	orbit_frame_t frame;
-	uint16_t writer;
-	uint64_t seq;
-	int ret = orbit_ring_read_head(ring, &frame, buf, sizeof(buf));
-
-	if (ret == 0 || ret == -EMSGSIZE) {
-		report->head_reads++;
-		if (pattern_verify_prefix(ring, &frame, buf, sizeof(buf), &writer, &seq) < 0)
-			report->head_torn++;
-	} else if (ret != -ENOENT && ret != -EAGAIN) {
-		report->errors++;
-		report->last_error = ret;
-	}
-}
-
 static void check_delivered(orbit_ring_t *ring, const orbit_frame_t *frame, const void *buf,
 			    uint64_t *last_seq, struct reader_report *report)
 {
@@ -327,7 +309,8 @@ static void run_reader(void *arg)
 			report->errors++;
 			report->last_error = ret;
 		}
-		check_head(ring, report);
+		pattern_check_head(ring, PATTERN_ANY_WRITER, &report->head_reads,
+				   &report->head_torn, &report->errors, &report->last_error);
 		if (test_now_ms() > deadline) {
 			report->timed_out = 1;
 			break;

@@ -352,26 +352,6 @@ static void check_delivered(orbit_ring_t *ring, const orbit_frame_t *frame, cons
 		rep->throttled_frames++;
 }
 
-/* read_head into a small buffer: a short copy fits inside a window a scribbler opens. */
-static void check_head(orbit_ring_t *ring, struct reader_report *rep)
-{
-	uint8_t buf[64];
-	orbit_frame_t frame;
-	uint16_t writer;
-	uint64_t seq;
-	int ret = orbit_ring_read_head(ring, &frame, buf, sizeof(buf));
-
-	if (ret == 0 || ret == -EMSGSIZE) {
-		rep->head_reads++;
-		if (pattern_verify_prefix(ring, &frame, buf, sizeof(buf), &writer, &seq) < 0 ||
-		    writer >= WRITERS)
-			rep->head_torn++;
-	} else if (ret != -ENOENT && ret != -EAGAIN) {
-		rep->errors++;
-		rep->last_error = ret;
-	}
-}
-
 static void run_reader(struct throttle *shared, int index)
 {
 	static uint8_t buf[PAYLOAD];
@@ -401,7 +381,8 @@ static void run_reader(struct throttle *shared, int index)
 			rep->errors++;
 			rep->last_error = ret;
 		}
-		check_head(ring, rep);
+		pattern_check_head(ring, WRITERS, &rep->head_reads, &rep->head_torn, &rep->errors,
+				   &rep->last_error);
 	}
 	rep->timed_out = test_now_ms() >= deadline;
 	orbit_fleet_leave(f);
