@@ -21,8 +21,12 @@
 #define CACHE_OP_DELETE 2
 #define CACHE_OP_RESET	3
 #define CACHE_HEADER	13 /* op u8, key_len u16, value_len u16, expires_at_ms u64 */
-/* How long a get waits for a live writer in the middle of a frame before the one it wants. */
-#define CACHE_WAIT_NS (200ull * 1000000ull)
+/*
+ * How long a get waits for a writer in the middle of a frame before the one it wants:
+ * twice the default stall bound, so that a claim no liveness record names (which the ring
+ * gives up after that bound) is given up before the get stops waiting.
+ */
+#define CACHE_WAIT_NS (400ull * 1000000ull)
 
 /* Frames up to this size are encoded on the stack; larger ones in a heap buffer. */
 #define CACHE_STACK_FRAME 512
