@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Fleet names: the input as a string is joined (process-local and shm; a shm join makes
- * no segment) and probed. The library must accept exactly the names DESIGN.md section 4
+ * no segment) and probed. The library must accept exactly the names orbit(7) (SHARED MEMORY, Names)
  * allows and refuse every other with -EINVAL. Nothing here creates or removes a segment:
  * a fuzzed name may be a real fleet's.
  */

@@ -78,7 +78,7 @@ struct substrate_op_input {
 void substrate_op_take(struct fuzz_input *in, struct substrate_op_input *op);
 void substrate_op_put(struct fuzz_output *out, const struct substrate_op_input *op);
 
-/* Header sizes of the substrate frames (DESIGN.md section 6). */
+/* Header sizes of the substrate frames (orbit(7), SUBSTRATES). */
 #define CACHE_HEADER   13
 #define EVENT_HEADER   12
 #define CLAIM_HEADER   21

@@ -47,7 +47,7 @@
 /* The largest counter whose committed seq, 2c+2, leaves SEQ_GIVEN_UP clear. */
 #define RING_COUNTER_MAX ((SEQ_GIVEN_UP >> 1) - 2)
 
-/* Byte offsets of every shared field, named once per layout (DESIGN.md §4). */
+/* Byte offsets of every shared field, named once per layout (orbit(7), Layouts). */
 struct ring_layout {
 	uint32_t version;
 	uint32_t header_size;

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Raw access to ring segments for tests, by the offsets of DESIGN.md section 4. */
+/* Raw access to ring segments for tests, by the offsets of orbit(7), Layouts. */
 #include "segment-layout.h"
 
 #include <errno.h>

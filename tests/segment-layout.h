@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The two shm ring layouts of DESIGN.md section 4, named once, and raw access to a
+ * The two shm ring layouts of orbit(7) (Layouts), named once, and raw access to a
  * ring segment for tests that must plant what a dead or hostile peer would leave.
  */
 #ifndef ORBIT_SEGMENT_LAYOUT_H

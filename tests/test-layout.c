@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The shared-memory bytes of DESIGN.md §4, read and written behind liborbit's back:
+ * The shared-memory bytes of orbit(7) (Layouts), read and written behind liborbit's back:
  * what liborbit lays down, segments built by hand the way the seed does, and the seed's
  * decoding of liborbit's slots.
  */
