@@ -910,6 +910,12 @@ START_TEST(test_seed_creator_races_joiners)
 {
 	enum seed_hold hold = (enum seed_hold)_i;
 
+	/* Its rounds race the 1 s grace against a lockless creator; valgrind slows that creator
+	 * past it, the limit orbit(7) states under BUGS. The other setups run it. */
+	if (getenv("ORBIT_TEST_VALGRIND")) {
+		fprintf(stderr, "test_seed_creator_races_joiners: not under valgrind\n");
+		return;
+	}
 	for (int round = 0; round < (hold == SEED_NOT_HELD ? SEED_TOGETHER_ROUNDS : 1); round++) {
 		seed_round(hold);
 		test_unlink_fleet(fixture_fleet_name);
