@@ -17,7 +17,7 @@ extern "C" {
 #endif
 
 #define ORBIT_VERSION_MAJOR 1
-#define ORBIT_VERSION_MINOR 2
+#define ORBIT_VERSION_MINOR 3
 #define ORBIT_VERSION_PATCH 0
 
 const char *orbit_version(void);
