@@ -705,8 +705,10 @@ ORBIT_EXPORT int orbit_ring_write(orbit_ring_t *ring, uint8_t frame_kind, uint64
 	uint64_t c;
 	int ret;
 
-	if (!ring || (!payload && len))
-		return -EINVAL;
+	if (!ring)
+		return ORBIT_INVALID("%s: ring is NULL", __func__);
+	if (!payload && len)
+		return ORBIT_INVALID("%s: payload is NULL, len %zu", __func__, len);
 	if (len > ring->payload_max)
 		return -EMSGSIZE;
 	rec = ring->leases ? lease_writer(ring->leases) : NULL;
@@ -807,10 +809,15 @@ static int read_counter(const orbit_ring_t *ring, uint64_t c, orbit_frame_t *fra
 	return ret;
 }
 
+/* The checks every read call shares; the log line names the family, not the call. */
 static int check_read_args(const orbit_ring_t *ring, const orbit_frame_t *frame, const void *buf,
 			   size_t size)
 {
-	return !ring || !frame || (!buf && size) ? -EINVAL : 0;
+	if (!ring || !frame)
+		return ORBIT_INVALID("orbit_ring read: %s is NULL", ring ? "frame" : "ring");
+	if (!buf && size)
+		return ORBIT_INVALID("orbit_ring read: buf is NULL, size %zu", size);
+	return 0;
 }
 
 /* The newest counter at or below the head whose low 40 bits are the id's counter. */
@@ -949,8 +956,10 @@ ORBIT_EXPORT int orbit_ring_next(orbit_ring_t *ring, uint64_t *cursor, orbit_fra
 	int settled = 0, ret = check_read_args(ring, frame, buf, size);
 	bool lapped;
 
-	if (ret < 0 || !cursor)
-		return -EINVAL;
+	if (ret < 0)
+		return ret;
+	if (!cursor)
+		return ORBIT_INVALID("%s: cursor is NULL", __func__);
 	c = *cursor;
 	for (;;) {
 		/* The slot first: a delivered frame never touches the writers' header line. */
@@ -1056,8 +1065,10 @@ static int ring_sleep(orbit_ring_t *ring, uint64_t cursor, int timeout_ms, wait_
 	uint64_t deadline = 0, until = 0;
 	int ret;
 
-	if (!ring || timeout_ms < -1)
-		return -EINVAL;
+	if (!ring)
+		return ORBIT_INVALID("wait: ring is NULL");
+	if (timeout_ms < -1)
+		return ORBIT_INVALID("wait: timeout_ms %d is below -1", timeout_ms);
 	if (done(ring, cursor, &until))
 		return 0;
 	if (timeout_ms == 0)
@@ -1110,7 +1121,7 @@ int ring_wait_settled(orbit_ring_t *ring, uint64_t cursor, int timeout_ms)
 ORBIT_EXPORT int orbit_ring_reset(orbit_ring_t *ring)
 {
 	if (!ring)
-		return -EINVAL;
+		return ORBIT_INVALID("%s: ring is NULL", __func__);
 	for (uint32_t i = 0; i < ring->capacity; i++) {
 		_Atomic uint64_t *word = field64(slot_of(ring, i), 0);
 
