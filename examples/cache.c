@@ -50,7 +50,7 @@ static int put(orbit_cache_t *cache, const char *key, const char *value, uint64_
 
 int main(int argc, char **argv)
 {
-	const struct timespec expiry = { .tv_nsec = 300 * 1000 * 1000 }; /* 300 ms */
+	const struct timespec expiry = { .tv_sec = 1, .tv_nsec = 200 * 1000 * 1000 }; /* 1.2 s */
 	orbit_fleet_t *fleet;
 	orbit_cache_t *cache;
 	int r;
@@ -72,7 +72,7 @@ int main(int argc, char **argv)
 	}
 
 	/* Keys and values are bytes with a length; these happen to be text. */
-	if (put(cache, "user:1", "alice", 0) < 0 || put(cache, "session:1", "token-abc", 200) < 0)
+	if (put(cache, "user:1", "alice", 0) < 0 || put(cache, "session:1", "token-abc", 1000) < 0)
 		r = -1;
 	show(cache, "user:1");
 	show(cache, "session:1");

@@ -41,19 +41,15 @@ static int follow(orbit_events_t *events, const char *topic, long count)
 	char payload[256];
 
 	while (count > 0) {
-		/* The next event of topic at cursor, or -EAGAIN when there is none yet. */
-		int r = orbit_events_poll(events, &cursor, topic, &event, payload, sizeof(payload),
-					  &lagged);
+		/*
+		 * The next event of topic at or after cursor, sleeping in the kernel while there
+		 * is none (-1: no time limit). Events of other topics are stepped over.
+		 */
+		int r = orbit_events_follow(events, &cursor, topic, &event, payload,
+					    sizeof(payload), &lagged, -1);
 
-		if (r == -EAGAIN) {
-			/* Sleep in the kernel until something is published (or 1 s passes). */
-			r = orbit_events_wait(events, cursor, 1000);
-			if (r < 0 && r != -ETIMEDOUT && r != -EINTR) {
-				fprintf(stderr, "event-bus: wait: %s\n", strerror(-r));
-				return 1;
-			}
-			continue;
-		}
+		if (r == -EINTR)
+			continue; /* a signal handler ran; nothing is lost */
 		if (r == -EMSGSIZE) {
 			/* event.len says how large it is; this example skips it. */
 			fprintf(stderr, "event-bus: skipping a %u-byte event\n", event.len);
