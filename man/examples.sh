@@ -5,8 +5,8 @@
 # .EX/.EE block there is a complete program, compiled and linked with
 # `cc -std=c11 -Wall -Wextra -Werror` against <orbit.h> and liborbit, unless the line before
 # its .EX is the roff comment `.\" fragment`: a fragment is not compiled, but must include
-# <errno.h> when it names an error such as -EAGAIN. Pages' shell transcripts (man1) are not
-# code and are skipped.
+# <errno.h> when it names an error such as -EAGAIN. Shell transcripts (a block whose first
+# line starts with "$ ", and all of man1) are not code and are skipped.
 #
 # Usage: examples.sh INCLUDE_DIR LIBORBIT_SO PAGE...   (CC names the C compiler)
 set -eu
@@ -46,6 +46,7 @@ done
 
 for src in "$work"/*.c; do
 	[ -e "$src" ] || continue
+	case $(head -n 1 "$src") in '$ '*) continue ;; esac
 	programs=$((programs + 1))
 	# shellcheck disable=SC2086 # CC may be a command with arguments
 	if ! ${CC:-cc} -std=c11 -Wall -Wextra -Werror -I "$include" "$src" "$lib" \
