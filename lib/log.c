@@ -26,7 +26,7 @@ static int log_enabled(void)
 	return state == LOG_ON;
 }
 
-static void log_line(const char *fmt, va_list ap)
+__attribute__((format(printf, 1, 0))) static void log_line(const char *fmt, va_list ap)
 {
 	char line[512];
 
