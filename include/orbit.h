@@ -20,10 +20,19 @@ extern "C" {
 #define ORBIT_VERSION_MINOR 3
 #define ORBIT_VERSION_PATCH 0
 
+/* Since 1.3: the header's version as one number, and a test for "at least this version". */
+#define ORBIT_VERSION_NUMBER \
+	((ORBIT_VERSION_MAJOR << 16) | (ORBIT_VERSION_MINOR << 8) | ORBIT_VERSION_PATCH)
+#define ORBIT_CHECK_VERSION(major, minor, patch) \
+	(ORBIT_VERSION_NUMBER >= (((major) << 16) | ((minor) << 8) | (patch)))
+
 const char *orbit_version(void);
 
 /* NetId64: [KIND:8][NODE:16][COUNTER:40]; text form "kind:node:counter". */
 typedef uint64_t orbit_id_t;
+
+/* Since 1.3: bytes orbit_id_format needs for any id, NUL included ("255:65535:1099511627775"). */
+#define ORBIT_ID_STRLEN 24
 
 orbit_id_t orbit_id_make(uint8_t kind, uint16_t node, uint64_t counter);
 uint8_t orbit_id_kind(orbit_id_t id);

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "clock.h"
+#include "log.h"
 #include "macro.h"
 #include "wire.h"
 
@@ -391,7 +392,7 @@ ORBIT_EXPORT int orbit_cache_open(orbit_fleet_t *fleet, uint8_t kind, orbit_cach
 	int r;
 
 	if (!fleet || !cache)
-		return -EINVAL;
+		return ORBIT_INVALID("orbit_cache_open: %s is NULL", fleet ? "cache" : "fleet");
 	r = orbit_fleet_ring(fleet, kind, &ring);
 	if (r < 0)
 		return r;
@@ -452,26 +453,44 @@ static uint64_t cache_expiry(uint64_t ttl_ms)
 	return ttl_ms > UINT64_MAX - now ? UINT64_MAX : now + ttl_ms;
 }
 
+/* The checks put, delete and get share; call names the caller. */
+static int key_check(const char *call, const orbit_cache_t *cache, const void *key, size_t key_len)
+{
+	if (!cache)
+		return ORBIT_INVALID("%s: cache is NULL", call);
+	if (!key)
+		return ORBIT_INVALID("%s: key is NULL", call);
+	return key_len ? 0 : ORBIT_INVALID("%s: key_len is 0", call);
+}
+
 ORBIT_EXPORT int orbit_cache_put(orbit_cache_t *cache, const void *key, size_t key_len,
 				 const void *value, size_t value_len, uint64_t ttl_ms)
 {
-	if (!cache || !key || key_len == 0 || (!value && value_len > 0))
-		return -EINVAL;
+	int r = key_check(__func__, cache, key, key_len);
+
+	if (r < 0)
+		return r;
+	if (!value && value_len > 0)
+		return ORBIT_INVALID("%s: value is NULL, value_len %zu", __func__, value_len);
 	return cache_write(cache, CACHE_OP_PUT, cache_expiry(ttl_ms), key, key_len, value,
 			   value_len);
 }
 
 ORBIT_EXPORT int orbit_cache_delete(orbit_cache_t *cache, const void *key, size_t key_len)
 {
-	if (!cache || !key || key_len == 0)
-		return -EINVAL;
+	int r = key_check(__func__, cache, key, key_len);
+
+	if (r < 0)
+		return r;
 	return cache_write(cache, CACHE_OP_DELETE, 0, key, key_len, NULL, 0);
 }
 
 ORBIT_EXPORT int orbit_cache_reset(orbit_cache_t *cache, const void *prefix, size_t prefix_len)
 {
-	if (!cache || (!prefix && prefix_len > 0))
-		return -EINVAL;
+	if (!cache)
+		return ORBIT_INVALID("%s: cache is NULL", __func__);
+	if (!prefix && prefix_len > 0)
+		return ORBIT_INVALID("%s: prefix is NULL, prefix_len %zu", __func__, prefix_len);
 	return cache_write(cache, CACHE_OP_RESET, 0, prefix, prefix_len, NULL, 0);
 }
 
@@ -497,8 +516,11 @@ ORBIT_EXPORT int orbit_cache_get(orbit_cache_t *cache, const void *key, size_t k
 	uint32_t pos;
 	int r;
 
-	if (!cache || !key || key_len == 0 || (!buf && size > 0))
-		return -EINVAL;
+	r = key_check(__func__, cache, key, key_len);
+	if (r < 0)
+		return r;
+	if (!buf && size > 0)
+		return ORBIT_INVALID("%s: buf is NULL, size %zu", __func__, size);
 	/* No frame can carry such a key, so it cannot be cached. */
 	if (key_len > cache->key_max)
 		return -ENOENT;

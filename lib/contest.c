@@ -15,6 +15,7 @@
 #include "clock.h"
 #include "fleet.h"
 #include "lease.h"
+#include "log.h"
 #include "macro.h"
 #include "subject.h"
 #include "wire.h"
@@ -39,12 +40,15 @@ struct orbit_guard {
 
 /* ---- frames ---- */
 
-static int key_init(struct subject_key *key, uint8_t kind, const char *label)
+static int key_init(const char *call, struct subject_key *key, uint8_t kind, const char *label)
 {
 	size_t len = label ? strnlen(label, SUBJECT_LABEL_MAX + 1) : 0;
 
+	if (!label)
+		return ORBIT_INVALID("%s: label is NULL", call);
 	if (len == 0 || len > SUBJECT_LABEL_MAX)
-		return -EINVAL;
+		return ORBIT_INVALID("%s: label is %s %u bytes", call,
+				     len ? "longer than" : "empty, not 1 to", SUBJECT_LABEL_MAX);
 	key->kind = kind;
 	key->len = (uint8_t)len;
 	memcpy(key->label, label, len);
@@ -121,11 +125,12 @@ static int guard_new(orbit_fleet_t *fleet, uint8_t subject_kind, const char *lab
 	int r;
 
 	if (owner_len > OWNER_MAX)
-		return -EINVAL;
+		return ORBIT_INVALID("orbit_contest_claim: owner is longer than %u bytes",
+				     OWNER_MAX);
 	g = calloc(1, sizeof(*g));
 	if (!g)
 		return -ENOMEM;
-	r = key_init(&g->key, subject_kind, label);
+	r = key_init("orbit_contest_claim", &g->key, subject_kind, label);
 	if (r == 0)
 		r = contest_open(fleet, true, &g->ring, &g->table);
 	g->owner_len = (uint8_t)owner_len;
@@ -167,8 +172,10 @@ ORBIT_EXPORT int orbit_contest_claim(orbit_fleet_t *fleet, uint8_t subject_kind,
 	uint16_t node = 0;
 	int r;
 
-	if (!fleet || !guard || !ttl_ms)
-		return -EINVAL;
+	if (!fleet || !guard)
+		return ORBIT_INVALID("%s: %s is NULL", __func__, fleet ? "guard" : "fleet");
+	if (!ttl_ms)
+		return ORBIT_INVALID("%s: ttl_ms is 0", __func__);
 	r = guard_new(fleet, subject_kind, label, owner, &g);
 	if (r < 0)
 		return r;
@@ -198,8 +205,8 @@ ORBIT_EXPORT int orbit_contest_holder(orbit_fleet_t *fleet, uint8_t subject_kind
 	int r;
 
 	if (!fleet)
-		return -EINVAL;
-	r = key_init(&key, subject_kind, label);
+		return ORBIT_INVALID("%s: fleet is NULL", __func__);
+	r = key_init(__func__, &key, subject_kind, label);
 	if (r == 0)
 		r = contest_open(fleet, false, &ring, &table);
 	if (r == 0)
@@ -215,8 +222,10 @@ ORBIT_EXPORT int orbit_guard_renew(orbit_guard_t *guard, uint64_t ttl_ms)
 {
 	int r;
 
-	if (!guard || !ttl_ms)
-		return -EINVAL;
+	if (!guard)
+		return ORBIT_INVALID("%s: guard is NULL", __func__);
+	if (!ttl_ms)
+		return ORBIT_INVALID("%s: ttl_ms is 0", __func__);
 	if (guard->lost)
 		return -ESTALE;
 	r = subject_renew(&guard->table, &guard->lease, ttl_ms);

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "log.h"
 #include "macro.h"
 #include "ring.h"
 #include "wire.h"
@@ -47,12 +48,17 @@ struct event_view {
 	uint16_t len;
 };
 
-static bool topic_valid(const char *topic, size_t *len)
+/* 0 and the topic's length, or -EINVAL and (under ORBIT_DEBUG) why, for call. */
+static int topic_check(const char *call, const char *topic, size_t *len)
 {
 	if (!topic)
-		return false;
+		return ORBIT_INVALID("%s: topic is NULL", call);
 	*len = strnlen(topic, EVENT_TOPIC_MAX + 1);
-	return *len >= 1 && *len <= EVENT_TOPIC_MAX;
+	if (*len == 0)
+		return ORBIT_INVALID("%s: topic is empty", call);
+	if (*len > EVENT_TOPIC_MAX)
+		return ORBIT_INVALID("%s: topic is longer than %u bytes", call, EVENT_TOPIC_MAX);
+	return 0;
 }
 
 static uint8_t *frame_buffer_get(struct orbit_events *events, uint8_t *stack, size_t need)
@@ -77,7 +83,7 @@ ORBIT_EXPORT int orbit_events_open(orbit_fleet_t *fleet, uint8_t kind, orbit_eve
 	int r;
 
 	if (!fleet || !events)
-		return -EINVAL;
+		return ORBIT_INVALID("%s: %s is NULL", __func__, fleet ? "events" : "fleet");
 	r = orbit_fleet_ring(fleet, kind, &ring);
 	if (r < 0)
 		return r;
@@ -112,8 +118,13 @@ ORBIT_EXPORT int orbit_events_publish(orbit_events_t *events, const char *topic,
 	uint64_t now;
 	int r;
 
-	if (!events || !topic_valid(topic, &topic_len) || (!payload && len))
-		return -EINVAL;
+	if (!events)
+		return ORBIT_INVALID("%s: events is NULL", __func__);
+	r = topic_check(__func__, topic, &topic_len);
+	if (r < 0)
+		return r;
+	if (!payload && len)
+		return ORBIT_INVALID("%s: payload is NULL, len %zu", __func__, len);
 	/* payload_len is a u16 on the wire even when the ring's slots are larger. */
 	if (len > UINT16_MAX || EVENT_HEADER + topic_len + len > events->payload_max)
 		return -EMSGSIZE;
@@ -217,10 +228,17 @@ ORBIT_EXPORT int orbit_events_poll(orbit_events_t *events, uint64_t *cursor, con
 	uint8_t *raw;
 	int r;
 
-	if (!events || !cursor || !event || (!buf && size))
-		return -EINVAL;
-	if (topic && !topic_valid(topic, &topic_len))
-		return -EINVAL;
+	if (!events || !cursor)
+		return ORBIT_INVALID("%s: %s is NULL", __func__, events ? "cursor" : "events");
+	if (!event)
+		return ORBIT_INVALID("%s: event is NULL", __func__);
+	if (!buf && size)
+		return ORBIT_INVALID("%s: buf is NULL, size %zu", __func__, size);
+	if (topic) {
+		r = topic_check(__func__, topic, &topic_len);
+		if (r < 0)
+			return r;
+	}
 
 	raw = frame_buffer_get(events, stack, events->payload_max);
 	r = events_next(events, cursor, topic, topic_len, event, buf, size, lagged, raw);
@@ -230,8 +248,10 @@ ORBIT_EXPORT int orbit_events_poll(orbit_events_t *events, uint64_t *cursor, con
 
 ORBIT_EXPORT int orbit_events_wait(orbit_events_t *events, uint64_t cursor, int timeout_ms)
 {
-	if (!events || timeout_ms < -1)
-		return -EINVAL;
+	if (!events)
+		return ORBIT_INVALID("%s: events is NULL", __func__);
+	if (timeout_ms < -1)
+		return ORBIT_INVALID("%s: timeout_ms %d is below -1", __func__, timeout_ms);
 	/*
 	 * Not orbit_ring_wait(): a poll returns -EAGAIN at a frame a live publisher has not
 	 * committed, while the head is already past it, so a loop of poll and head wait would
@@ -249,8 +269,10 @@ ORBIT_EXPORT int orbit_events_follow(orbit_events_t *events, uint64_t *cursor, c
 	uint64_t deadline;
 	int r;
 
-	if (!events || timeout_ms < -1)
-		return -EINVAL;
+	if (!events)
+		return ORBIT_INVALID("%s: events is NULL", __func__);
+	if (timeout_ms < -1)
+		return ORBIT_INVALID("%s: timeout_ms %d is below -1", __func__, timeout_ms);
 	deadline = ring_deadline(timeout_ms);
 	for (;;) {
 		if (atomic_load_explicit(&events->interrupted, memory_order_acquire))
@@ -267,17 +289,19 @@ ORBIT_EXPORT int orbit_events_follow(orbit_events_t *events, uint64_t *cursor, c
 ORBIT_EXPORT int orbit_events_interrupt(orbit_events_t *events, int on)
 {
 	if (!events)
-		return -EINVAL;
+		return ORBIT_INVALID("%s: events is NULL", __func__);
 	ring_interrupt(events->ring, &events->interrupted, on != 0);
 	return 0;
 }
 
 ORBIT_EXPORT int orbit_events_fd(orbit_events_t *events)
 {
-	return events ? ring_poller_fd(events->ring, &events->poller) : -EINVAL;
+	return events ? ring_poller_fd(events->ring, &events->poller)
+		      : ORBIT_INVALID("%s: events is NULL", __func__);
 }
 
 ORBIT_EXPORT int orbit_events_arm(orbit_events_t *events, uint64_t cursor)
 {
-	return events ? ring_poller_arm(events->ring, &events->poller, cursor) : -EINVAL;
+	return events ? ring_poller_arm(events->ring, &events->poller, cursor)
+		      : ORBIT_INVALID("%s: events is NULL", __func__);
 }

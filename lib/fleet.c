@@ -55,20 +55,29 @@ struct orbit_fleet {
 	_Atomic(orbit_ring_t *) rings[FLEET_KINDS];
 };
 
-static bool fleet_name_valid(const char *name)
+/* 0, or -EINVAL and (under ORBIT_DEBUG) the rule the name breaks. */
+static int fleet_name_check(const char *call, const char *name)
 {
 	size_t len = 0;
 
+	if (!name)
+		return ORBIT_INVALID("%s: name is NULL", call);
 	if (name[0] == '.')
-		return false;
+		return ORBIT_INVALID("%s: name \"%.64s\": starts with '.'", call, name);
 	for (const char *p = name; *p; p++, len++) {
 		bool ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
 			  (*p >= '0' && *p <= '9') || *p == '_' || *p == '.' || *p == '-';
 
-		if (!ok || len >= FLEET_NAME_MAX)
-			return false;
+		if (!ok && *p > ' ' && *p < 0x7f)
+			return ORBIT_INVALID("%s: name \"%.64s\": byte '%c' not in [A-Za-z0-9_.-]",
+					     call, name, *p);
+		if (!ok)
+			return ORBIT_INVALID("%s: name: byte 0x%02x at %zu not in [A-Za-z0-9_.-]",
+					     call, (unsigned char)*p, len);
+		if (len >= FLEET_NAME_MAX)
+			return ORBIT_INVALID("%s: name longer than %u bytes", call, FLEET_NAME_MAX);
 	}
-	return len > 0;
+	return len > 0 ? 0 : ORBIT_INVALID("%s: name is empty", call);
 }
 
 static bool bytes_zero(const uint8_t *p, size_t n)
@@ -108,38 +117,38 @@ static bool fleet_mode_valid(uint32_t mode)
 	return false;
 }
 
-static int fleet_flags_from(const orbit_fleet_options_t *opts, uint32_t flags,
-			    struct fleet_config *config)
+static int fleet_flags_from(const char *call, const orbit_fleet_options_t *opts,
+			    uint32_t flags, struct fleet_config *config)
 {
-	if (flags & ~ORBIT_FLEET_OWNER) {
-		orbit_log_debug("fleet options: unknown flags 0x%x", flags & ~ORBIT_FLEET_OWNER);
-		return -EINVAL;
-	}
+	if (flags & ~ORBIT_FLEET_OWNER)
+		return ORBIT_INVALID("%s: flags 0x%x has bits other than ORBIT_FLEET_OWNER", call,
+				     flags);
 	config->has_owner = flags & ORBIT_FLEET_OWNER;
 	if (!config->has_owner)
 		return 0;
-	if (!OPTS_HAS(opts, owner)) {
-		orbit_log_debug("fleet options: ORBIT_FLEET_OWNER in a struct of %zu bytes, "
-				"which ends before owner",
-				opts->size);
-		return -EINVAL;
-	}
+	if (!OPTS_HAS(opts, owner))
+		return ORBIT_INVALID("%s: ORBIT_FLEET_OWNER in a struct of %zu bytes, which ends "
+				     "before owner",
+				     call, opts->size);
 	config->owner = opts->owner;
 	return 0;
 }
 
-static int fleet_config_from(const orbit_fleet_options_t *opts, struct fleet_config *config)
+static int fleet_config_from(const char *call, const orbit_fleet_options_t *opts,
+			     struct fleet_config *config)
 {
 	uint32_t capacity = 0, payload_max = 0, mode = 0, flags = 0, stall_ms = 0;
 
 	config->has_owner = false;
 	if (opts) {
 		if (opts->size < sizeof(opts->size))
-			return -EINVAL;
+			return ORBIT_INVALID("%s: opts->size %zu is below sizeof(size_t)", call,
+					     opts->size);
 		/* A newer caller's struct may be larger: only if it asks for nothing we lack. */
 		if (opts->size > sizeof(*opts) &&
 		    !bytes_zero((const uint8_t *)opts + sizeof(*opts), opts->size - sizeof(*opts)))
-			return -EINVAL;
+			return ORBIT_INVALID("%s: opts->size %zu: a byte past %zu is not 0", call,
+					     opts->size, sizeof(*opts));
 		capacity = OPTS_GET(opts, capacity);
 		payload_max = OPTS_GET(opts, payload_max);
 		mode = OPTS_GET(opts, mode);
@@ -152,12 +161,15 @@ static int fleet_config_from(const orbit_fleet_options_t *opts, struct fleet_con
 	config->stall_ns = stall_ms ? stall_ms * UINT64_C(1000000) : FLEET_DEFAULT_STALL_NS;
 	if (config->capacity < 2 || config->capacity > FLEET_MAX_CAPACITY ||
 	    !is_power_of_two(config->capacity))
-		return -EINVAL;
+		return ORBIT_INVALID("%s: capacity %u is not a power of two from 2 to %u", call,
+				     config->capacity, FLEET_MAX_CAPACITY);
 	if (config->payload_max > FLEET_MAX_PAYLOAD)
-		return -EINVAL;
+		return ORBIT_INVALID("%s: payload_max %u is above %u", call, config->payload_max,
+				     FLEET_MAX_PAYLOAD);
 	if (!fleet_mode_valid(config->mode))
-		return -EINVAL;
-	return fleet_flags_from(opts, flags, config);
+		return ORBIT_INVALID("%s: mode %04o is not 0, 0600, 0640 or 0660", call,
+				     config->mode);
+	return fleet_flags_from(call, opts, flags, config);
 }
 
 /* The uid whose fleet this is: its segments carry it in their names, and it owns them. */
@@ -184,12 +196,20 @@ static int fleet_join(const char *name, uint16_t node, uint16_t size,
 		      const orbit_fleet_options_t *opts, bool shared, orbit_fleet_t **out)
 {
 	struct fleet_config config;
+	const char *call = shared ? "orbit_fleet_join_shm" : "orbit_fleet_join";
 	orbit_fleet_t *fleet;
 	int ret;
 
-	if (!name || !out || !fleet_name_valid(name) || node >= size)
-		return -EINVAL;
-	ret = fleet_config_from(opts, &config);
+	ret = fleet_name_check(call, name);
+	if (ret < 0)
+		return ret;
+	if (!out)
+		return ORBIT_INVALID("%s: fleet is NULL", call);
+	if (size == 0)
+		return ORBIT_INVALID("%s: size is 0", call);
+	if (node >= size)
+		return ORBIT_INVALID("%s: node %u is not below size %u", call, node, size);
+	ret = fleet_config_from(call, opts, &config);
 	if (ret == 0 && shared)
 		ret = fleet_owner_check(&config);
 	if (ret < 0)
@@ -254,7 +274,7 @@ ORBIT_EXPORT int orbit_fleet_unlink(orbit_fleet_t *fleet)
 	int removed = 0, error = 0;
 
 	if (!fleet)
-		return -EINVAL;
+		return ORBIT_INVALID("orbit_fleet_unlink: fleet is NULL");
 	if (!fleet->shared)
 		return 0;
 	/* Every name is the owner's, and so are the objects: none is ours to remove. */
@@ -301,7 +321,7 @@ ORBIT_EXPORT uint16_t orbit_fleet_size(const orbit_fleet_t *fleet)
 
 ORBIT_EXPORT int orbit_fleet_is_shared(const orbit_fleet_t *fleet)
 {
-	return fleet ? fleet->shared : -EINVAL;
+	return fleet ? fleet->shared : ORBIT_INVALID("orbit_fleet_is_shared: fleet is NULL");
 }
 
 /* Whether a lease table "/orbit-NAME-leases-UID" that our group may use is uid's own. */
@@ -439,7 +459,7 @@ ORBIT_EXPORT int orbit_fleet_ring(orbit_fleet_t *fleet, uint8_t kind, orbit_ring
 	int ret = 0;
 
 	if (!fleet || !ring)
-		return -EINVAL;
+		return ORBIT_INVALID("orbit_fleet_ring: %s is NULL", fleet ? "ring" : "fleet");
 	/* Acquire: pairs with the release store below, so the ring is seen fully built. */
 	found = atomic_load_explicit(&fleet->rings[kind], memory_order_acquire);
 	if (found) {
@@ -478,8 +498,14 @@ ORBIT_EXPORT int orbit_fleet_probe(const char *name, uint8_t kind, orbit_fleet_o
 	uint32_t mode, uid = (uint32_t)geteuid();
 	int ret;
 
-	if (!name || !opts || !fleet_name_valid(name) || opts->size < sizeof(opts->size))
-		return -EINVAL;
+	ret = fleet_name_check("orbit_fleet_probe", name);
+	if (ret < 0)
+		return ret;
+	if (!opts)
+		return ORBIT_INVALID("orbit_fleet_probe: opts is NULL");
+	if (opts->size < sizeof(opts->size))
+		return ORBIT_INVALID("orbit_fleet_probe: opts->size %zu is below sizeof(size_t)",
+				     opts->size);
 	/* Read, never written: the caller joins with the same options it probed with. */
 	if ((OPTS_GET(opts, flags) & ORBIT_FLEET_OWNER) && OPTS_HAS(opts, owner))
 		uid = opts->owner;

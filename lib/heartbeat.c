@@ -11,6 +11,7 @@
 #include "clock.h"
 #include "fleet.h"
 #include "lease.h"
+#include "log.h"
 #include "macro.h"
 
 #define HEARTBEAT_FRAME 1
@@ -36,7 +37,7 @@ ORBIT_EXPORT int orbit_heartbeat(orbit_fleet_t *fleet)
 	int r;
 
 	if (!fleet)
-		return -EINVAL;
+		return ORBIT_INVALID("%s: fleet is NULL", __func__);
 	r = orbit_fleet_ring(fleet, ORBIT_KIND_HEARTBEAT, &ring);
 	if (r < 0)
 		return r;
@@ -142,8 +143,10 @@ ORBIT_EXPORT int orbit_heartbeat_snapshot(orbit_fleet_t *fleet, uint64_t max_age
 	struct beat_walk walk = { .members = members };
 	int r;
 
-	if (!fleet || (!members && count))
-		return -EINVAL;
+	if (!fleet)
+		return ORBIT_INVALID("%s: fleet is NULL", __func__);
+	if (!members && count)
+		return ORBIT_INVALID("%s: members is NULL, count %zu", __func__, count);
 	walk.size = orbit_fleet_size(fleet);
 	if (count < walk.size)
 		return -ENOSPC;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "id.h"
+#include "log.h"
 #include "macro.h"
 
 ORBIT_EXPORT orbit_id_t orbit_id_make(uint8_t kind, uint16_t node, uint64_t counter)
@@ -35,7 +36,7 @@ ORBIT_EXPORT int orbit_id_format(orbit_id_t id, char *buf, size_t size)
 	int len;
 
 	if (!buf && size)
-		return -EINVAL;
+		return ORBIT_INVALID("%s: buf is NULL, size %zu", __func__, size);
 	len = snprintf(text, sizeof(text), "%u:%u:%llu", orbit_id_kind(id), orbit_id_node(id),
 		       (unsigned long long)orbit_id_counter(id));
 	if ((size_t)len >= size)
@@ -72,16 +73,18 @@ ORBIT_EXPORT int orbit_id_parse(const char *text, orbit_id_t *id)
 	const char *p = text;
 
 	if (!text || !id)
-		return -EINVAL;
+		return ORBIT_INVALID("%s: %s is NULL", __func__, text ? "id" : "text");
 	p = parse_field(p, UINT8_MAX, &kind);
 	if (!p || *p++ != ':')
-		return -EINVAL;
+		return ORBIT_INVALID("%s: \"%.32s\": no kind 0-255 and ':'", __func__, text);
 	p = parse_field(p, UINT16_MAX, &node);
 	if (!p || *p++ != ':')
-		return -EINVAL;
+		return ORBIT_INVALID("%s: \"%.32s\": no node 0-65535 and ':'", __func__, text);
 	p = parse_field(p, ID_COUNTER_MASK, &counter);
-	if (!p || *p)
-		return -EINVAL;
+	if (!p)
+		return ORBIT_INVALID("%s: \"%.32s\": no counter below 2^40", __func__, text);
+	if (*p)
+		return ORBIT_INVALID("%s: \"%.32s\": bytes after the counter", __func__, text);
 	*id = orbit_id_make((uint8_t)kind, (uint16_t)node, counter);
 	return 0;
 }

@@ -594,7 +594,7 @@ static struct lease_record *writer_bind(struct lease_table *t)
 	}
 	pthread_mutex_unlock(&tables_lock);
 	if (index < 0) {
-		orbit_log_debug("no writer record for this thread: errno %d", -index);
+		orbit_log_debug("no writer record for this thread: %s", ORBIT_ERRNAME(index));
 		return NULL;
 	}
 	return &t->records[index];

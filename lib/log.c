@@ -6,6 +6,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 enum { LOG_UNKNOWN, LOG_OFF, LOG_ON };
 
@@ -16,12 +17,22 @@ static int log_enabled(void)
 	int state = atomic_load_explicit(&log_state, memory_order_relaxed);
 
 	if (state == LOG_UNKNOWN) {
-		const char *env = getenv("ORBIT_DEBUG");
+		/* secure_getenv: a set-user-ID program's caller cannot make it write to stderr. */
+		const char *env = secure_getenv("ORBIT_DEBUG");
 
 		state = env && *env && *env != '0' ? LOG_ON : LOG_OFF;
 		atomic_store_explicit(&log_state, state, memory_order_relaxed);
 	}
 	return state == LOG_ON;
+}
+
+__attribute__((format(printf, 1, 0))) static void log_line(const char *fmt, va_list ap)
+{
+	char line[512];
+
+	/* One write per line, so lines of concurrent threads do not interleave. */
+	vsnprintf(line, sizeof(line), fmt, ap);
+	fprintf(stderr, "liborbit: %s\n", line);
 }
 
 void orbit_log_debug(const char *fmt, ...)
@@ -31,8 +42,22 @@ void orbit_log_debug(const char *fmt, ...)
 	if (!log_enabled())
 		return;
 	va_start(ap, fmt);
-	fputs("liborbit: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	log_line(fmt, ap);
 	va_end(ap);
+}
+
+const char *orbit_log_errname(int err, char *buf, size_t size)
+{
+	const char *name = NULL;
+
+	if (err < 0)
+		err = -err;
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 32))
+	/* Unlike strerror, thread-safe: it returns a constant string or NULL. */
+	name = strerrorname_np(err);
+#endif
+	if (name)
+		return name;
+	snprintf(buf, size, "errno %d", err);
+	return buf;
 }

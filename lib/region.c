@@ -262,8 +262,8 @@ static int reserve_pages(int fd, const struct region_spec *spec, const struct st
 		ret = posix_fallocate(fd, 0, (off_t)spec->size);
 	while (ret == EINTR);
 	if (ret) {
-		orbit_log_debug("%s: cannot reserve %zu bytes: errno %d", spec->name, spec->size,
-				ret);
+		orbit_log_debug("%s: cannot reserve %zu bytes: %s", spec->name, spec->size,
+				ORBIT_ERRNAME(ret));
 		return -ret;
 	}
 	return 0;
@@ -419,7 +419,7 @@ int region_open_shm(const struct region_spec *spec, struct region *region)
 
 	fd = shm_open_or_create(spec->name, spec->mode, &created);
 	if (fd < 0) {
-		orbit_log_debug("%s: shm_open: errno %d", spec->name, -fd);
+		orbit_log_debug("%s: shm_open: %s", spec->name, ORBIT_ERRNAME(fd));
 		return fd;
 	}
 	ret = attach_segment(fd, spec, created, &base);

@@ -720,8 +720,10 @@ ORBIT_EXPORT int orbit_ring_write(orbit_ring_t *ring, uint8_t frame_kind, uint64
 	uint64_t c;
 	int ret;
 
-	if (!ring || (!payload && len))
-		return -EINVAL;
+	if (!ring)
+		return ORBIT_INVALID("%s: ring is NULL", __func__);
+	if (!payload && len)
+		return ORBIT_INVALID("%s: payload is NULL, len %zu", __func__, len);
 	if (len > ring->payload_max)
 		return -EMSGSIZE;
 	rec = ring->leases ? lease_writer(ring->leases) : NULL;
@@ -822,10 +824,15 @@ static int read_counter(const orbit_ring_t *ring, uint64_t c, orbit_frame_t *fra
 	return ret;
 }
 
+/* The checks every read call shares; the log line names the family, not the call. */
 static int check_read_args(const orbit_ring_t *ring, const orbit_frame_t *frame, const void *buf,
 			   size_t size)
 {
-	return !ring || !frame || (!buf && size) ? -EINVAL : 0;
+	if (!ring || !frame)
+		return ORBIT_INVALID("orbit_ring read: %s is NULL", ring ? "frame" : "ring");
+	if (!buf && size)
+		return ORBIT_INVALID("orbit_ring read: buf is NULL, size %zu", size);
+	return 0;
 }
 
 /* The newest counter at or below the head whose low 40 bits are the id's counter. */
@@ -964,8 +971,10 @@ ORBIT_EXPORT int orbit_ring_next(orbit_ring_t *ring, uint64_t *cursor, orbit_fra
 	int settled = 0, ret = check_read_args(ring, frame, buf, size);
 	bool lapped;
 
-	if (ret < 0 || !cursor)
-		return -EINVAL;
+	if (ret < 0)
+		return ret;
+	if (!cursor)
+		return ORBIT_INVALID("%s: cursor is NULL", __func__);
 	c = *cursor;
 	for (;;) {
 		/* The slot first: a delivered frame never touches the writers' header line. */
@@ -1128,8 +1137,10 @@ static int ring_sleep(orbit_ring_t *ring, uint64_t cursor, uint64_t deadline, wa
 
 ORBIT_EXPORT int orbit_ring_wait(orbit_ring_t *ring, uint64_t cursor, int timeout_ms)
 {
-	if (!ring || timeout_ms < -1)
-		return -EINVAL;
+	if (!ring)
+		return ORBIT_INVALID("%s: ring is NULL", __func__);
+	if (timeout_ms < -1)
+		return ORBIT_INVALID("%s: timeout_ms %d is below -1", __func__, timeout_ms);
 	return ring_sleep(ring, cursor, deadline_after(timeout_ms), head_passed,
 			  &ring->interrupted);
 }
@@ -1151,8 +1162,10 @@ ORBIT_EXPORT int orbit_ring_follow(orbit_ring_t *ring, uint64_t *cursor, orbit_f
 	uint64_t deadline;
 	int ret;
 
-	if (!ring || !cursor || timeout_ms < -1)
-		return -EINVAL;
+	if (!ring || !cursor)
+		return ORBIT_INVALID("%s: %s is NULL", __func__, ring ? "cursor" : "ring");
+	if (timeout_ms < -1)
+		return ORBIT_INVALID("%s: timeout_ms %d is below -1", __func__, timeout_ms);
 	deadline = deadline_after(timeout_ms);
 	for (;;) {
 		if (atomic_load_explicit(&ring->interrupted, memory_order_acquire))
@@ -1180,7 +1193,7 @@ void ring_interrupt(orbit_ring_t *ring, atomic_bool *flag, bool on)
 ORBIT_EXPORT int orbit_ring_interrupt(orbit_ring_t *ring, int on)
 {
 	if (!ring)
-		return -EINVAL;
+		return ORBIT_INVALID("%s: ring is NULL", __func__);
 	ring_interrupt(ring, &ring->interrupted, on != 0);
 	return 0;
 }
@@ -1253,18 +1266,20 @@ int ring_poller_arm(orbit_ring_t *ring, struct ring_poller *poller, uint64_t cur
 
 ORBIT_EXPORT int orbit_ring_fd(orbit_ring_t *ring)
 {
-	return ring ? ring_poller_fd(ring, &ring->poller) : -EINVAL;
+	return ring ? ring_poller_fd(ring, &ring->poller)
+		    : ORBIT_INVALID("%s: ring is NULL", __func__);
 }
 
 ORBIT_EXPORT int orbit_ring_arm(orbit_ring_t *ring, uint64_t cursor)
 {
-	return ring ? ring_poller_arm(ring, &ring->poller, cursor) : -EINVAL;
+	return ring ? ring_poller_arm(ring, &ring->poller, cursor)
+		    : ORBIT_INVALID("%s: ring is NULL", __func__);
 }
 
 ORBIT_EXPORT int orbit_ring_reset(orbit_ring_t *ring)
 {
 	if (!ring)
-		return -EINVAL;
+		return ORBIT_INVALID("%s: ring is NULL", __func__);
 	for (uint32_t i = 0; i < ring->capacity; i++) {
 		_Atomic uint64_t *word = field64(slot_of(ring, i), 0);
 

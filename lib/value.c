@@ -10,6 +10,7 @@
 
 #include <orbit.h>
 
+#include "log.h"
 #include "macro.h"
 
 #define VALUE_FRAME_KIND 0
@@ -18,11 +19,13 @@
 #define VALUE_STACK_BYTES 256
 
 /* Both calls take the same arguments: a 0-byte value could not be told from no value. */
-static int value_ring(orbit_fleet_t *fleet, uint8_t kind, const void *value, size_t size,
-		      orbit_ring_t **ring)
+static int value_ring(const char *call, orbit_fleet_t *fleet, uint8_t kind, const void *value,
+		      size_t size, orbit_ring_t **ring)
 {
-	if (!fleet || !value || size == 0)
-		return -EINVAL;
+	if (!fleet || !value)
+		return ORBIT_INVALID("%s: %s is NULL", call, fleet ? "value" : "fleet");
+	if (size == 0)
+		return ORBIT_INVALID("%s: size is 0", call);
 	return orbit_fleet_ring(fleet, kind, ring);
 }
 
@@ -30,7 +33,7 @@ ORBIT_EXPORT int orbit_value_store(orbit_fleet_t *fleet, uint8_t kind, const voi
 				   size_t size)
 {
 	orbit_ring_t *ring;
-	int r = value_ring(fleet, kind, value, size, &ring);
+	int r = value_ring(__func__, fleet, kind, value, size, &ring);
 
 	return r < 0 ? r : orbit_ring_write(ring, VALUE_FRAME_KIND, 0, value, size, NULL);
 }
@@ -72,7 +75,7 @@ ORBIT_EXPORT int orbit_value_load(orbit_fleet_t *fleet, uint8_t kind, void *valu
 	unsigned char stack[VALUE_STACK_BYTES];
 	orbit_ring_t *ring;
 	void *staging;
-	int r = value_ring(fleet, kind, value, size, &ring);
+	int r = value_ring(__func__, fleet, kind, value, size, &ring);
 
 	if (r < 0)
 		return r;

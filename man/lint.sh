@@ -1,17 +1,19 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 #
-# Checks the man pages: mandoc finds nothing to warn about, every page has the
-# sections its kind needs, every alias page points at a page that names it, and
-# every page on disk is one that meson installs.
+# Checks the man pages as the build makes them: mandoc finds nothing to warn about, every
+# page has the sections its kind needs and names the project's version, every alias page
+# points at a page that names it, and every page in the source tree is one that meson builds
+# and installs, with the version left to the build.
 #
-# Usage: lint.sh MANDIR [INSTALLED_PAGE...]
-#   MANDIR           the source man/ directory (holding man1, man3, man7)
-#   INSTALLED_PAGE   the pages meson.build installs; when given, the two lists must agree
+# Usage: lint.sh MANDIR VERSION BUILT_PAGE...
+#   MANDIR       the source man/ directory (holding man1, man3, man7)
+#   VERSION      the project's version, which every built page's .TH must name
+#   BUILT_PAGE   the pages meson builds from MANDIR's and installs (any directory)
 set -eu
 
-if [ $# -lt 1 ]; then
-	echo "usage: $0 MANDIR [INSTALLED_PAGE...]" >&2
+if [ $# -lt 3 ]; then
+	echo "usage: $0 MANDIR VERSION BUILT_PAGE..." >&2
 	exit 2
 fi
 if ! command -v mandoc >/dev/null 2>&1; then
@@ -19,27 +21,38 @@ if ! command -v mandoc >/dev/null 2>&1; then
 	exit 77
 fi
 
-mandir=$(cd "$1" && pwd)
-shift
+srcdir=$(cd "$1" && pwd)
+version=$2
+shift 2
 failed=0
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
 
 fail() {
 	echo "$*"
 	failed=1
 }
 
-# Installed pages as paths relative to MANDIR ("man3/orbit_ring_next.3").
-installed=$(for page in "$@"; do
-	printf '%s\n' "$page" | sed 's|^.*/\(man[0-9]/[^/]*\)$|\1|'
-done | sort)
+# The built pages laid out as man/ is, so that .so requests resolve: manN/NAME.N.
+for page in "$@"; do
+	name=$(basename "$page")
+	section=${name##*.}
+	mkdir -p "$work/man$section"
+	cp "$page" "$work/man$section/$name"
+done
+installed=$(cd "$work" && ls man[0-9]/*.[0-9] | sort)
+
+# A source page carries the placeholder, not a version: the build puts the version in.
+for page in $(cd "$srcdir" && ls man[0-9]/*.[0-9]); do
+	if grep -q '^\.TH' "$srcdir/$page" &&
+		! grep -q '^\.TH .*"liborbit @ORBIT_VERSION@"' "$srcdir/$page"; then
+		fail "$page: .TH must name \"liborbit @ORBIT_VERSION@\" (the build fills it in)"
+	fi
+done
 
 # .so requests name pages relative to the man root, so work from there.
-cd "$mandir"
-pages=$(ls man[0-9]/*.[0-9] 2>/dev/null | sort)
-
-if [ -z "$pages" ]; then
-	fail "no man pages under $mandir"
-fi
+cd "$work"
+pages=$installed
 
 # An alias page is a single ".so manN/page.N" line.
 is_alias() {
@@ -75,6 +88,9 @@ for page in $pages; do
 		fi
 	else
 		out=$(mandoc -T lint -W warning "$page" 2>&1 || true)
+		if ! grep -q "^\\.TH .*\"liborbit $version\"" "$page"; then
+			fail "$page: .TH does not name liborbit $version"
+		fi
 		have=$(sections_of "$page")
 		missing=$(required_sections "$page" | while IFS= read -r section; do
 			printf '%s\n' "$have" | grep -qx "$section" || echo "$page: missing section $section"
@@ -88,15 +104,14 @@ for page in $pages; do
 	fi
 done
 
-if [ $# -gt 0 ]; then
-	for page in $pages; do
-		printf '%s\n' "$installed" | grep -qx "$page" ||
-			fail "$page: not installed (add it to man/meson.build)"
-	done
-	for page in $installed; do
-		printf '%s\n' "$pages" | grep -qx "$page" ||
-			fail "$page: installed but not under $mandir"
-	done
-fi
+sources=$(cd "$srcdir" && ls man[0-9]/*.[0-9] | sort)
+for page in $sources; do
+	printf '%s\n' "$installed" | grep -qx "$page" ||
+		fail "$page: not installed (add it to man/meson.build)"
+done
+for page in $installed; do
+	printf '%s\n' "$sources" | grep -qx "$page" ||
+		fail "$page: installed but not under $srcdir"
+done
 
 exit $failed

@@ -13,6 +13,12 @@
 #error "unexpected ORBIT_VERSION_*"
 #endif
 
+/* The version macros work in #if, where programs use them. */
+#if !ORBIT_CHECK_VERSION(1, 3, 0) || ORBIT_CHECK_VERSION(2, 0, 0) || ORBIT_VERSION_NUMBER < 0x010300
+#error "ORBIT_CHECK_VERSION or ORBIT_VERSION_NUMBER"
+#endif
+static_assert(ORBIT_ID_STRLEN == sizeof("255:65535:1099511627775"), "ORBIT_ID_STRLEN");
+
 /* Public structs are ABI: FFI callers hard-code these offsets, in C and C++ alike. */
 static_assert(sizeof(orbit_id_t) == 8, "orbit_id_t is NetId64");
 static_assert(offsetof(orbit_frame_t, id) == 0, "orbit_frame_t.id");

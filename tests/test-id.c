@@ -24,6 +24,24 @@ START_TEST(test_version)
 }
 END_TEST
 
+START_TEST(test_version_number)
+{
+	ck_assert_int_eq(ORBIT_VERSION_NUMBER, ORBIT_VERSION_MAJOR * 65536 +
+						       ORBIT_VERSION_MINOR * 256 +
+						       ORBIT_VERSION_PATCH);
+	ck_assert(
+		ORBIT_CHECK_VERSION(ORBIT_VERSION_MAJOR, ORBIT_VERSION_MINOR, ORBIT_VERSION_PATCH));
+	ck_assert(ORBIT_CHECK_VERSION(1, 0, 0));
+	ck_assert(ORBIT_CHECK_VERSION(1, 3, 0));
+	ck_assert(!ORBIT_CHECK_VERSION(ORBIT_VERSION_MAJOR, ORBIT_VERSION_MINOR,
+				       ORBIT_VERSION_PATCH + 1));
+	ck_assert(!ORBIT_CHECK_VERSION(ORBIT_VERSION_MAJOR, ORBIT_VERSION_MINOR + 1, 0));
+	ck_assert(!ORBIT_CHECK_VERSION(ORBIT_VERSION_MAJOR + 1, 0, 0));
+	/* A later minor version is newer than any patch of this one. */
+	ck_assert(ORBIT_CHECK_VERSION(1, 2, 255));
+}
+END_TEST
+
 START_TEST(test_make_packs_kind_node_counter)
 {
 	orbit_id_t id = orbit_id_make(7, 513, 42);
@@ -97,6 +115,17 @@ START_TEST(test_format_size_boundary)
 	ck_assert_int_eq(orbit_id_format(id, buf, len + 1), (int)len);
 	ck_assert_str_eq(buf, MAX_TEXT);
 	ck_assert_int_eq(buf[len + 1], 'x');
+}
+END_TEST
+
+START_TEST(test_format_id_strlen)
+{
+	char buf[ORBIT_ID_STRLEN];
+
+	/* Exactly the longest text and its NUL: one byte less does not fit. */
+	ck_assert_uint_eq(ORBIT_ID_STRLEN, strlen(MAX_TEXT) + 1);
+	ck_assert_int_eq(orbit_id_format(UINT64_MAX, buf, sizeof(buf)), (int)strlen(MAX_TEXT));
+	ck_assert_int_eq(orbit_id_format(UINT64_MAX, buf, sizeof(buf) - 1), -ENOSPC);
 }
 END_TEST
 
@@ -223,6 +252,7 @@ static Suite *id_suite(void)
 	TCase *parse = tcase_create("parse");
 
 	tcase_add_test(version, test_version);
+	tcase_add_test(version, test_version_number);
 	suite_add_tcase(suite, version);
 
 	tcase_add_test(make, test_make_packs_kind_node_counter);
@@ -232,6 +262,7 @@ static Suite *id_suite(void)
 
 	tcase_add_test(format, test_format_exact_strings);
 	tcase_add_test(format, test_format_size_boundary);
+	tcase_add_test(format, test_format_id_strlen);
 	tcase_add_test(format, test_format_null_buffer);
 	suite_add_tcase(suite, format);
 
