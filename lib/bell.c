@@ -71,6 +71,7 @@ _Static_assert(sizeof(struct bell_slot) == BELL_SLOT_SIZE, "bell slot size");
 
 struct bell_table {
 	char *name; /* NULL for a process-local fleet */
+	uid_t owner;
 	uint32_t mode;
 	struct lease_table *leases;
 	pthread_mutex_t lock; /* mapping the segment */
@@ -91,7 +92,7 @@ struct bell {
 
 /* ---- the table ---- */
 
-int bell_table_open(const char *shm_name, uint32_t mode, struct lease_table *leases,
+int bell_table_open(const char *shm_name, uid_t owner, uint32_t mode, struct lease_table *leases,
 		    struct bell_table **out)
 {
 	struct bell_table *t = calloc(1, sizeof(*t));
@@ -102,6 +103,7 @@ int bell_table_open(const char *shm_name, uint32_t mode, struct lease_table *lea
 		free(t);
 		return -ENOMEM;
 	}
+	t->owner = owner;
 	t->mode = mode;
 	t->leases = leases;
 	t->region.fd = -1;
@@ -166,6 +168,7 @@ static uint8_t *table_base(struct bell_table *t, int *error)
 	uint8_t *base = atomic_load_explicit(&t->base, memory_order_acquire);
 	struct region_spec spec = {
 		.name = t->name,
+		.owner = t->owner,
 		.size = BELL_TABLE_SIZE,
 		.head_len = BELL_HEADER,
 		.mode = t->mode,

@@ -12,6 +12,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct lease_table;
 struct bell_table;
@@ -21,7 +22,7 @@ struct bell;
  * The table of a fleet whose records are leases; shm_name NULL for a process-local
  * fleet. Nothing is mapped or opened until a poller or a writer needs it.
  */
-int bell_table_open(const char *shm_name, uint32_t mode, struct lease_table *leases,
+int bell_table_open(const char *shm_name, uid_t owner, uint32_t mode, struct lease_table *leases,
 		    struct bell_table **table);
 void bell_table_close(struct bell_table *table);
 /* Maps (creating if needed) the table's segment now rather than on first use. */

@@ -117,8 +117,8 @@ static bool fleet_mode_valid(uint32_t mode)
 	return false;
 }
 
-static int fleet_flags_from(const char *call, const orbit_fleet_options_t *opts,
-			    uint32_t flags, struct fleet_config *config)
+static int fleet_flags_from(const char *call, const orbit_fleet_options_t *opts, uint32_t flags,
+			    struct fleet_config *config)
 {
 	if (flags & ~ORBIT_FLEET_OWNER)
 		return ORBIT_INVALID("%s: flags 0x%x has bits other than ORBIT_FLEET_OWNER", call,
@@ -397,11 +397,11 @@ static int fleet_leases_open(orbit_fleet_t *fleet)
 			return ret;
 	}
 	ret = lease_table_open(fleet->shared ? name : NULL, fleet->shared ? subjects : NULL,
-			       fleet->config.mode, fleet->node, &table);
+			       fleet_uid(fleet), fleet->config.mode, fleet->node, &table);
 	if (ret < 0)
 		return ret;
-	ret = bell_table_open(fleet->shared ? bells : NULL, fleet->config.mode, table,
-			      &fleet->bells);
+	ret = bell_table_open(fleet->shared ? bells : NULL, fleet_uid(fleet), fleet->config.mode,
+			      table, &fleet->bells);
 	if (ret == 0)
 		ret = fleet_group_tables(fleet, table);
 	if (ret < 0) {
@@ -439,6 +439,7 @@ static int fleet_ring_create(orbit_fleet_t *fleet, uint8_t kind, orbit_ring_t **
 		.payload_max = fleet->config.payload_max,
 		.mode = fleet->config.mode,
 		.shm_name = NULL,
+		.owner = fleet_uid(fleet),
 		.leases = atomic_load_explicit(&fleet->leases, memory_order_relaxed),
 		.bells = fleet->bells,
 		.stall_ns = fleet->config.stall_ns,
@@ -494,8 +495,8 @@ static int fleet_mode_covering(uint32_t bits, uint32_t *mode)
 ORBIT_EXPORT int orbit_fleet_probe(const char *name, uint8_t kind, orbit_fleet_options_t *opts)
 {
 	char shm_name[FLEET_SHM_NAME_MAX];
-	struct ring_config found = { .kind = kind };
-	uint32_t mode, uid = (uint32_t)geteuid();
+	struct ring_config found = { .kind = kind, .owner = geteuid() };
+	uint32_t mode;
 	int ret;
 
 	ret = fleet_name_check("orbit_fleet_probe", name);
@@ -508,8 +509,8 @@ ORBIT_EXPORT int orbit_fleet_probe(const char *name, uint8_t kind, orbit_fleet_o
 				     opts->size);
 	/* Read, never written: the caller joins with the same options it probed with. */
 	if ((OPTS_GET(opts, flags) & ORBIT_FLEET_OWNER) && OPTS_HAS(opts, owner))
-		uid = opts->owner;
-	segment_name(name, kind, uid, shm_name, sizeof(shm_name));
+		found.owner = opts->owner;
+	segment_name(name, kind, found.owner, shm_name, sizeof(shm_name));
 	ret = ring_probe(shm_name, &found);
 	if (ret < 0)
 		return ret;

@@ -66,6 +66,7 @@ struct lease_table {
 	struct region region;
 	struct region subjects; /* base NULL until first used */
 	char *subjects_name;	/* NULL for a process-local table */
+	uid_t owner;
 	uint32_t mode;
 	struct lease_header *header;
 	struct lease_record *records;
@@ -386,12 +387,13 @@ static int table_check(const void *head, size_t len, uint64_t object_size, void 
 	return 0;
 }
 
-static int table_region_open(const char *shm_name, uint32_t mode, const struct table_kind *kind,
-			     bool keep_fd, struct region *region)
+static int table_region_open(const char *shm_name, uid_t owner, uint32_t mode,
+			     const struct table_kind *kind, bool keep_fd, struct region *region)
 {
 	struct table_kind named = *kind;
 	struct region_spec spec = {
 		.name = shm_name,
+		.owner = owner,
 		.size = kind->size,
 		.head_len = LEASE_HEADER_SIZE,
 		.mode = mode,
@@ -416,8 +418,8 @@ static void table_free(struct lease_table *t)
 	free(t);
 }
 
-int lease_table_open(const char *shm_name, const char *subjects_name, uint32_t mode, uint16_t node,
-		     struct lease_table **out)
+int lease_table_open(const char *shm_name, const char *subjects_name, uid_t owner, uint32_t mode,
+		     uint16_t node, struct lease_table **out)
 {
 	struct lease_table *t = calloc(1, sizeof(*t));
 	int ret;
@@ -427,13 +429,14 @@ int lease_table_open(const char *shm_name, const char *subjects_name, uint32_t m
 	pthread_once(&lease_once, lease_init_once);
 	pthread_mutex_init(&t->lock, NULL);
 	t->node = node;
+	t->owner = owner;
 	t->mode = mode;
 	t->subjects.fd = -1;
 	if (subjects_name && !(t->subjects_name = strdup(subjects_name))) {
 		table_free(t);
 		return -ENOMEM;
 	}
-	ret = table_region_open(shm_name, mode, &records_kind, true, &t->region);
+	ret = table_region_open(shm_name, owner, mode, &records_kind, true, &t->region);
 	if (ret < 0) {
 		table_free(t);
 		return ret;
@@ -509,8 +512,8 @@ int lease_subjects(struct lease_table *t, void **slots)
 
 	pthread_mutex_lock(&t->lock);
 	if (!t->subjects.base)
-		ret = table_region_open(t->region.shared ? t->subjects_name : NULL, t->mode,
-					&subjects_kind, false, &t->subjects);
+		ret = table_region_open(t->region.shared ? t->subjects_name : NULL, t->owner,
+					t->mode, &subjects_kind, false, &t->subjects);
 	pthread_mutex_unlock(&t->lock);
 	if (ret < 0)
 		return ret;

@@ -37,8 +37,8 @@ enum lease_owner {
  * shm_name is NULL, and takes this process's record for node. The subject slots live in
  * a segment of their own, subjects_name, made on first use.
  */
-int lease_table_open(const char *shm_name, const char *subjects_name, uint32_t mode, uint16_t node,
-		     struct lease_table **table);
+int lease_table_open(const char *shm_name, const char *subjects_name, uid_t owner, uint32_t mode,
+		     uint16_t node, struct lease_table **table);
 void lease_table_close(struct lease_table *table);
 int lease_table_unlink(const char *shm_name);
 

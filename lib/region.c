@@ -98,24 +98,6 @@ static int lock_segment(int fd)
 	return 0;
 }
 
-/*
- * The uid that must own a segment. liborbit names every segment after its owner,
- * "/orbit-...-UID" (see orbit(7)): a fleet of the caller's is checked against the
- * caller, one joined with ORBIT_FLEET_OWNER against that owner, whatever layer named it.
- */
-static uid_t name_owner(const char *name)
-{
-	const char *dash = strrchr(name, '-');
-	unsigned long uid;
-	char *end;
-
-	if (!dash || dash[1] < '0' || dash[1] > '9')
-		return geteuid();
-	errno = 0;
-	uid = strtoul(dash + 1, &end, 10);
-	return *end || errno || uid > UINT32_MAX ? geteuid() : (uid_t)uid;
-}
-
 static bool in_groups(gid_t gid)
 {
 	gid_t *list;
@@ -131,10 +113,8 @@ static bool in_groups(gid_t gid)
 	return found;
 }
 
-static int check_ours(const char *name, const struct stat *st)
+static int check_ours(const char *name, uid_t owner, const struct stat *st)
 {
-	uid_t owner = name_owner(name);
-
 	if (!S_ISREG(st->st_mode)) {
 		orbit_log_debug("%s: not a regular shm object", name);
 		return -EPROTO;
@@ -176,9 +156,9 @@ static int check_granted(const char *name, const struct stat *st)
 	return 0;
 }
 
-static int check_owner(const char *name, const struct stat *st, mode_t mode)
+static int check_owner(const char *name, uid_t owner, const struct stat *st, mode_t mode)
 {
-	int ret = check_ours(name, st);
+	int ret = check_ours(name, owner, st);
 
 	if (ret < 0)
 		return ret;
@@ -191,12 +171,12 @@ static int check_owner(const char *name, const struct stat *st, mode_t mode)
 }
 
 /* Says, under ORBIT_DEBUG, why an object that exists could not be opened to write it. */
-static void explain_denied(const char *name, mode_t mode)
+static void explain_denied(const char *name, uid_t owner, mode_t mode)
 {
 	struct stat st;
 	int fd = shm_open(name, O_RDONLY | O_NONBLOCK | O_CLOEXEC, 0);
 
-	if (fd < 0 || fstat(fd, &st) < 0 || check_owner(name, &st, mode) == 0)
+	if (fd < 0 || fstat(fd, &st) < 0 || check_owner(name, owner, &st, mode) == 0)
 		orbit_log_debug("%s: exists, but does not let us (uid %u) write it", name,
 				(unsigned)geteuid());
 	if (fd >= 0)
@@ -210,19 +190,19 @@ static void explain_denied(const char *name, mode_t mode)
  * glibc's shm_open adds O_NOFOLLOW, so a symlink planted under the name gives ELOOP.
  * A name of another user's is never created: the object would be ours, not theirs.
  */
-static int shm_open_or_create(const char *name, mode_t mode, bool *created)
+static int shm_open_or_create(const char *name, uid_t owner, mode_t mode, bool *created)
 {
-	bool may_create = name_owner(name) == geteuid();
+	bool may_create = owner == geteuid();
 
 	for (;;) {
 		int fd = shm_open(name, O_RDWR | O_CLOEXEC, 0), error = fd < 0 ? errno : 0;
 
 		*created = false;
 		if (error == EACCES)
-			explain_denied(name, mode);
+			explain_denied(name, owner, mode);
 		if (error == ENOENT && !may_create) {
 			orbit_log_debug("%s: does not exist, and only uid %u creates it", name,
-					(unsigned)name_owner(name));
+					(unsigned)owner);
 			return -ENOENT;
 		}
 		if (error != ENOENT)
@@ -318,7 +298,7 @@ static int examine(int fd, const struct region_spec *spec, struct stat *st)
 
 	if (fstat(fd, st) < 0)
 		return -errno;
-	ret = check_owner(spec->name, st, spec->mode);
+	ret = check_owner(spec->name, spec->owner, st, spec->mode);
 	if (ret < 0)
 		return ret;
 	if (st->st_size == 0)
@@ -417,7 +397,7 @@ int region_open_shm(const struct region_spec *spec, struct region *region)
 	void *base = NULL;
 	int fd, lock_fd = -1, ret;
 
-	fd = shm_open_or_create(spec->name, spec->mode, &created);
+	fd = shm_open_or_create(spec->name, spec->owner, spec->mode, &created);
 	if (fd < 0) {
 		orbit_log_debug("%s: shm_open: %s", spec->name, ORBIT_ERRNAME(fd));
 		return fd;
@@ -444,7 +424,7 @@ int region_open_shm(const struct region_spec *spec, struct region *region)
 	return 0;
 }
 
-int region_probe_shm(const char *name, void *head, size_t head_len, size_t *got,
+int region_probe_shm(const char *name, uid_t owner, void *head, size_t head_len, size_t *got,
 		     uint64_t *object_size, mode_t *mode)
 {
 	struct stat st;
@@ -455,7 +435,7 @@ int region_probe_shm(const char *name, void *head, size_t head_len, size_t *got,
 	fd = shm_open(name, O_RDONLY | O_NONBLOCK | O_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	ret = fstat(fd, &st) < 0 ? -errno : check_ours(name, &st);
+	ret = fstat(fd, &st) < 0 ? -errno : check_ours(name, owner, &st);
 	n = ret == 0 ? pread(fd, head, head_len, 0) : 0;
 	if (n < 0)
 		ret = -errno;

@@ -37,12 +37,12 @@ typedef int (*region_check_fn)(const void *head, size_t head_len, uint64_t objec
 #define REGION_UNFORMATTED 1
 
 struct region_spec {
+	const char *name; /* shm name ("/orbit-..."); unused for local regions */
 	/*
-	 * shm name ("/orbit-...-UID"), unused for local regions. The object must be owned
-	 * by UID, whose name it is, and is created only by a process of that uid; one of
+	 * Who must own the object; only a process of that uid creates it, and an object of
 	 * another uid's must grant the caller's group read and write.
 	 */
-	const char *name;
+	uid_t owner;
 	size_t size;
 	size_t head_len; /* bytes copied for check(); at most REGION_HEAD_MAX */
 	mode_t mode;	 /* permissions of a new segment; an existing one may grant no more */
@@ -63,7 +63,7 @@ void region_close(struct region *region);
  * with its size and permission bits, without mapping or locking it; the owner is
  * checked as for a join.
  */
-int region_probe_shm(const char *name, void *head, size_t head_len, size_t *got,
+int region_probe_shm(const char *name, uid_t owner, void *head, size_t head_len, size_t *got,
 		     uint64_t *object_size, mode_t *mode);
 
 /*

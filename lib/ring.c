@@ -470,7 +470,8 @@ int ring_probe(const char *shm_name, struct ring_config *config)
 	mode_t mode;
 	int ret;
 
-	ret = region_probe_shm(shm_name, head, layout_v1.header_size, &got, &object_size, &mode);
+	ret = region_probe_shm(shm_name, config->owner, head, layout_v1.header_size, &got,
+			       &object_size, &mode);
 	if (ret < 0)
 		return ret;
 	layout = header_layout(head, got);
@@ -517,6 +518,7 @@ int ring_open(const struct ring_config *config, orbit_ring_t **out)
 	ctx.size = ring->layout->header_size + (size_t)config->capacity * ring->stride;
 	spec = (struct region_spec){
 		.name = config->shm_name,
+		.owner = config->owner,
 		.size = ctx.size,
 		.head_len = ring->layout->header_size,
 		.mode = config->mode,

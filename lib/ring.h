@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <sys/types.h>
 
 struct lease_table;
 struct bell_table;
@@ -19,6 +20,7 @@ struct ring_config {
 	uint32_t payload_max;	    /* 256 selects layout 1, anything else layout 2 */
 	uint32_t mode;		    /* permissions of a new segment */
 	const char *shm_name;	    /* NULL: process-local memory */
+	uid_t owner;		    /* who owns (and alone creates) the segment */
 	struct lease_table *leases; /* the fleet's: who holds a claimed counter */
 	struct bell_table *bells;   /* the fleet's: pollers to wake */
 	uint64_t stall_ns;	    /* how long a claim no record names may hold others up */
