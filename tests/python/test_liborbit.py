@@ -552,6 +552,30 @@ class TestEventFollow(FleetTest):
         self.assertEqual([e.payload for e in bus.follow(0, timeout=0)], [b"p"])
 
 
+EXAMPLE = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, os.pardir,
+                       "examples", "asyncio-follower.py")
+
+
+class TestExample(FleetTest):
+    def test_asyncio_follower_prints_frames(self) -> None:
+        ring = self.fleet.ring(12)
+        for seq in range(3):
+            ring.write(b"old %d" % seq, frame_kind=1, ver=seq)
+        # From counter 2: one frame already there, two written while it follows.
+        with subprocess.Popen([sys.executable, EXAMPLE, self.name, "12", "--size", "4",
+                               "--from", "2", "--count", "3", "--idle", str(DEADLINE_S)],
+                              stdout=subprocess.PIPE, text=True) as example:
+            ring.write(b"new 3", frame_kind=1, ver=3)
+            ring.write(b"new 4", frame_kind=1, ver=4)
+            out, _ = example.communicate(timeout=DEADLINE_S)
+        self.assertEqual(example.returncode, 0)
+        self.assertEqual(out.splitlines(), [
+            "12:1:2 kind=1 ver=2 len=5 b'old 2'",
+            "12:1:3 kind=1 ver=3 len=5 b'new 3'",
+            "12:1:4 kind=1 ver=4 len=5 b'new 4'",
+        ])
+
+
 if __name__ == "__main__":
     if len(sys.argv) < 2:
         print(f"usage: {sys.argv[0]} ECHO_PEER [unittest arguments]", file=sys.stderr)
