@@ -170,6 +170,12 @@ class Library:
 lib = Library()
 
 
+def handle_of(pointer: ctypes.c_void_p) -> int:
+    """The address a successful call stored in an out-handle (never NULL then)."""
+    assert pointer.value is not None
+    return pointer.value
+
+
 def buffer_of(size: int) -> Any:
     """A writable buffer of at least one byte (so its address is never NULL)."""
     return ctypes.create_string_buffer(max(size, 1))

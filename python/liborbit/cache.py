@@ -5,7 +5,7 @@ import ctypes
 import errno
 from typing import TYPE_CHECKING, Optional, TypeVar, Union
 
-from ._native import buffer_of, encode, lib
+from ._native import buffer_of, encode, handle_of, lib
 from .errors import check, error
 
 if TYPE_CHECKING:
@@ -36,7 +36,7 @@ class Cache:
         check(lib.orbit_cache_open(fleet._handle, kind, ctypes.byref(handle)),
               "orbit_cache_open")
         self._fleet = fleet
-        self._handle_value: Optional[int] = handle.value
+        self._handle_value: Optional[int] = handle_of(handle)
         # Values fit a slot with their 13-byte header, so this buffer almost always
         # does; a larger one (another process's bigger ring, say) is retried at its size.
         self._size = fleet.ring(kind).payload_max

@@ -1,7 +1,6 @@
 # SPDX-License-Identifier: MIT
 """Contest guards: a lease on a subject, held by at most one fleet handle at a time."""
 
-import ctypes
 from typing import TYPE_CHECKING, Optional
 
 from ._native import lib

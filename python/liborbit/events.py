@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Optional, Tuple
 
 from . import ids
 from ._follow import Follower
-from ._native import EventStruct, buffer_of, c_string, encode, lib, timeout_ms
+from ._native import EventStruct, buffer_of, c_string, encode, handle_of, lib, timeout_ms
 from .errors import check, error
 
 if TYPE_CHECKING:
@@ -69,7 +69,7 @@ class Events:
         check(lib.orbit_events_open(fleet._handle, kind, ctypes.byref(handle)),
               "orbit_events_open")
         self._fleet = fleet
-        self._handle_value: Optional[int] = handle.value
+        self._handle_value: Optional[int] = handle_of(handle)
         # The payload of an event is smaller than its slot, so this buffer fits every
         # event of the ring; EMSGSIZE (a hostile frame's claim) retries at the size given.
         self._size = fleet.ring(kind).payload_max

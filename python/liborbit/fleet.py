@@ -7,7 +7,7 @@ import errno
 import weakref
 from typing import Any, Dict, List, NamedTuple, Optional
 
-from ._native import FleetOptions, MemberStruct, buffer_of, c_string, encode, lib
+from ._native import FleetOptions, MemberStruct, buffer_of, c_string, encode, handle_of, lib
 from .cache import Cache
 from .contest import Guard
 from .errors import ClaimBusy, check
@@ -100,7 +100,7 @@ class Fleet:
         handle = ctypes.c_void_p()
         check(getattr(lib, call)(c_string(name, call), node, size, ctypes.byref(opts),
                                  ctypes.byref(handle)), call, name)
-        self._handle_value = handle.value
+        self._handle_value = handle_of(handle)
         self._rings: Dict[int, Ring] = {}
         self._children: "weakref.WeakSet[Any]" = weakref.WeakSet()
 
@@ -145,7 +145,7 @@ class Fleet:
             handle = ctypes.c_void_p()
             check(lib.orbit_fleet_ring(self._handle, kind, ctypes.byref(handle)),
                   "orbit_fleet_ring")
-            ring = self._rings.setdefault(kind, Ring(self, handle.value))
+            ring = self._rings.setdefault(kind, Ring(self, handle_of(handle)))
         return ring
 
     def cache(self, kind: int = KIND_CACHE) -> Cache:
@@ -174,7 +174,7 @@ class Fleet:
         if ret == -errno.EBUSY:
             raise ClaimBusy(holder.value, text)
         check(ret, "orbit_contest_claim")
-        claimed = Guard(self, guard.value, text)
+        claimed = Guard(self, handle_of(guard), text)
         self._children.add(claimed)
         return claimed
 
@@ -212,7 +212,7 @@ class Fleet:
         (an Error with EMSGSIZE otherwise; FileNotFoundError when there is none)."""
         buf = buffer_of(size)
         check(lib.orbit_value_load(self._handle, kind, buf, size), "orbit_value_load")
-        return buf.raw[:size]
+        return bytes(buf.raw[:size])
 
     def unlink(self) -> int:
         """Removes the names of all this fleet's segments; returns the number of ring

@@ -465,7 +465,7 @@ class TestFollow(FleetTest):
         class Stop(Exception):
             pass
 
-        fired = []
+        fired: List[int] = []
 
         def handler(signum: int, frame: object) -> None:
             if not fired:
