@@ -95,6 +95,19 @@ uint32_t orbit_ring_capacity(const orbit_ring_t *ring);
 uint32_t orbit_ring_payload_max(const orbit_ring_t *ring);
 int orbit_ring_reset(orbit_ring_t *ring);
 
+/*
+ * LIBORBIT_1.3: waiting without polling. orbit_ring_follow() is orbit_ring_next() that
+ * sleeps while nothing is at the cursor. orbit_ring_fd() is a descriptor for poll,
+ * epoll or select that turns readable once orbit_ring_arm()'s cursor has a frame (or a
+ * loss) to deliver; orbit_ring_interrupt() makes this process's waits on the ring return
+ * -ECANCELED.
+ */
+int orbit_ring_follow(orbit_ring_t *ring, uint64_t *cursor, orbit_frame_t *frame, void *buf,
+		      size_t size, uint64_t *lost, int timeout_ms);
+int orbit_ring_fd(orbit_ring_t *ring);
+int orbit_ring_arm(orbit_ring_t *ring, uint64_t cursor);
+int orbit_ring_interrupt(orbit_ring_t *ring, int on);
+
 /* Substrates: ring kinds reserved by the orbit-rs 0.1 wire format. */
 #define ORBIT_KIND_CACHE     200
 #define ORBIT_KIND_EVENTS    220
@@ -134,6 +147,13 @@ uint64_t orbit_events_oldest(orbit_events_t *events);
 int orbit_events_poll(orbit_events_t *events, uint64_t *cursor, const char *topic,
 		      orbit_event_t *event, void *buf, size_t size, uint64_t *lagged);
 int orbit_events_wait(orbit_events_t *events, uint64_t cursor, int timeout_ms);
+/* LIBORBIT_1.3: as the orbit_ring_ calls of the same names, for one subscriber. */
+int orbit_events_follow(orbit_events_t *events, uint64_t *cursor, const char *topic,
+			orbit_event_t *event, void *buf, size_t size, uint64_t *lagged,
+			int timeout_ms);
+int orbit_events_fd(orbit_events_t *events);
+int orbit_events_arm(orbit_events_t *events, uint64_t cursor);
+int orbit_events_interrupt(orbit_events_t *events, int on);
 
 typedef struct orbit_guard orbit_guard_t;
 

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,8 +32,10 @@
 struct orbit_events {
 	orbit_ring_t *ring;
 	uint32_t payload_max;
-	pthread_mutex_t lock; /* guards scratch */
-	uint8_t scratch[];    /* payload_max bytes, present only above EVENT_STACK_FRAME */
+	atomic_bool interrupted;   /* orbit_events_interrupt() */
+	struct ring_poller poller; /* orbit_events_fd()'s */
+	pthread_mutex_t lock;	   /* guards scratch */
+	uint8_t scratch[];	   /* payload_max bytes, present only above EVENT_STACK_FRAME */
 };
 
 /* An event decoded in place: topic and payload point into the raw frame. */
@@ -84,11 +87,9 @@ ORBIT_EXPORT int orbit_events_open(orbit_fleet_t *fleet, uint8_t kind, orbit_eve
 		return -ENOMEM;
 	ev->ring = ring;
 	ev->payload_max = payload_max;
-	r = pthread_mutex_init(&ev->lock, NULL);
-	if (r) {
-		free(ev);
-		return -r;
-	}
+	atomic_init(&ev->interrupted, false);
+	ring_poller_init(&ev->poller);
+	pthread_mutex_init(&ev->lock, NULL);
 	*events = ev;
 	return 0;
 }
@@ -97,6 +98,7 @@ ORBIT_EXPORT void orbit_events_close(orbit_events_t *events)
 {
 	if (!events)
 		return;
+	ring_poller_close(events->ring, &events->poller);
 	pthread_mutex_destroy(&events->lock);
 	free(events);
 }
@@ -228,7 +230,7 @@ ORBIT_EXPORT int orbit_events_poll(orbit_events_t *events, uint64_t *cursor, con
 
 ORBIT_EXPORT int orbit_events_wait(orbit_events_t *events, uint64_t cursor, int timeout_ms)
 {
-	if (!events)
+	if (!events || timeout_ms < -1)
 		return -EINVAL;
 	/*
 	 * Not orbit_ring_wait(): a poll returns -EAGAIN at a frame a live publisher has not
@@ -236,5 +238,46 @@ ORBIT_EXPORT int orbit_events_wait(orbit_events_t *events, uint64_t cursor, int 
 	 * spin for as long as that publisher is stopped. Only the ring knows when the frame
 	 * at the cursor settles.
 	 */
-	return ring_wait_settled(events->ring, cursor, timeout_ms);
+	return ring_wait_settled(events->ring, cursor, ring_deadline(timeout_ms),
+				 &events->interrupted);
+}
+
+ORBIT_EXPORT int orbit_events_follow(orbit_events_t *events, uint64_t *cursor, const char *topic,
+				     orbit_event_t *event, void *buf, size_t size, uint64_t *lagged,
+				     int timeout_ms)
+{
+	uint64_t deadline;
+	int r;
+
+	if (!events || timeout_ms < -1)
+		return -EINVAL;
+	deadline = ring_deadline(timeout_ms);
+	for (;;) {
+		if (atomic_load_explicit(&events->interrupted, memory_order_acquire))
+			return -ECANCELED;
+		r = orbit_events_poll(events, cursor, topic, event, buf, size, lagged);
+		if (r != -EAGAIN)
+			return r;
+		r = ring_wait_settled(events->ring, *cursor, deadline, &events->interrupted);
+		if (r < 0)
+			return r;
+	}
+}
+
+ORBIT_EXPORT int orbit_events_interrupt(orbit_events_t *events, int on)
+{
+	if (!events)
+		return -EINVAL;
+	ring_interrupt(events->ring, &events->interrupted, on != 0);
+	return 0;
+}
+
+ORBIT_EXPORT int orbit_events_fd(orbit_events_t *events)
+{
+	return events ? ring_poller_fd(events->ring, &events->poller) : -EINVAL;
+}
+
+ORBIT_EXPORT int orbit_events_arm(orbit_events_t *events, uint64_t cursor)
+{
+	return events ? ring_poller_arm(events->ring, &events->poller, cursor) : -EINVAL;
 }

@@ -16,6 +16,7 @@
 
 #include "fleet.h"
 #include "log.h"
+#include "bell.h"
 #include "lease.h"
 #include "macro.h"
 #include "ring.h"
@@ -46,6 +47,7 @@ struct orbit_fleet {
 	struct fleet_config config;
 	pthread_mutex_t create_lock; /* serialises ring creation; never taken once a ring exists */
 	_Atomic(struct lease_table *) leases; /* opened with the first ring */
+	struct bell_table *bells;	      /* opened with the lease table */
 	_Atomic(orbit_ring_t *) rings[FLEET_KINDS];
 };
 
@@ -180,6 +182,7 @@ ORBIT_EXPORT void orbit_fleet_leave(orbit_fleet_t *fleet)
 		return;
 	for (unsigned kind = 0; kind < FLEET_KINDS; kind++)
 		ring_close(atomic_load_explicit(&fleet->rings[kind], memory_order_relaxed));
+	bell_table_close(fleet->bells);
 	lease_table_close(atomic_load_explicit(&fleet->leases, memory_order_relaxed));
 	pthread_mutex_destroy(&fleet->create_lock);
 	free(fleet);
@@ -191,7 +194,7 @@ static void segment_name(const char *fleet, unsigned kind, char *buf, size_t siz
 }
 
 /* The lease table's segments: a word where rings have a kind, so no ring can take it. */
-static const char *const table_words[] = { "leases", "subjects" };
+static const char *const table_words[] = { "leases", "subjects", "bells" };
 
 static void table_name(const char *fleet, const char *word, char *buf, size_t size)
 {
@@ -250,7 +253,7 @@ ORBIT_EXPORT int orbit_fleet_is_shared(const orbit_fleet_t *fleet)
 /* Called with create_lock held. */
 static int fleet_leases_open(orbit_fleet_t *fleet)
 {
-	char name[FLEET_SHM_NAME_MAX], subjects[FLEET_SHM_NAME_MAX];
+	char name[FLEET_SHM_NAME_MAX], subjects[FLEET_SHM_NAME_MAX], bells[FLEET_SHM_NAME_MAX];
 	struct lease_table *table;
 	int ret;
 
@@ -258,10 +261,17 @@ static int fleet_leases_open(orbit_fleet_t *fleet)
 		return 0;
 	table_name(fleet->name, table_words[0], name, sizeof(name));
 	table_name(fleet->name, table_words[1], subjects, sizeof(subjects));
+	table_name(fleet->name, table_words[2], bells, sizeof(bells));
 	ret = lease_table_open(fleet->shared ? name : NULL, fleet->shared ? subjects : NULL,
 			       fleet->config.mode, fleet->node, &table);
 	if (ret < 0)
 		return ret;
+	ret = bell_table_open(fleet->shared ? bells : NULL, fleet->config.mode, table,
+			      &fleet->bells);
+	if (ret < 0) {
+		lease_table_close(table);
+		return ret;
+	}
 	/* Release: pairs with the acquire load in fleet_leases(). */
 	atomic_store_explicit(&fleet->leases, table, memory_order_release);
 	return 0;
@@ -292,6 +302,7 @@ static int fleet_ring_create(orbit_fleet_t *fleet, uint8_t kind, orbit_ring_t **
 		.mode = fleet->config.mode,
 		.shm_name = NULL,
 		.leases = atomic_load_explicit(&fleet->leases, memory_order_relaxed),
+		.bells = fleet->bells,
 		.stall_ns = fleet->config.stall_ns,
 	};
 

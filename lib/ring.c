@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bell.h"
 #include "clock.h"
 #include "id.h"
 #include "lease.h"
@@ -52,7 +53,8 @@ struct ring_layout {
 	uint32_t version;
 	uint32_t header_size;
 	uint32_t hdr_magic, hdr_version, hdr_kind, hdr_capacity, hdr_write_pos;
-	uint32_t hdr_futex, hdr_waiters; /* liborbit's words in bytes the seed reserves */
+	/* liborbit's words in bytes the seed reserves: futex, sleepers, armed pollers */
+	uint32_t hdr_futex, hdr_waiters, hdr_bells;
 	uint32_t hdr_payload_capacity, hdr_slot_stride; /* layout 2 only */
 	uint32_t slot_seq, slot_id, slot_kind, slot_ver, slot_len, slot_payload;
 };
@@ -68,6 +70,7 @@ static const struct ring_layout layout_v1 = {
 	.hdr_write_pos = 24,
 	.hdr_futex = 32,
 	.hdr_waiters = 36,
+	.hdr_bells = 40,
 	.slot_seq = 0,
 	.slot_id = 8,
 	.slot_kind = 16,
@@ -89,6 +92,7 @@ static const struct ring_layout layout_v2 = {
 	.hdr_kind = 32,
 	.hdr_futex = 36,
 	.hdr_waiters = 40,
+	.hdr_bells = 44,
 	.slot_seq = 0,
 	.slot_id = 8,
 	.slot_ver = 16,
@@ -108,6 +112,7 @@ struct orbit_ring {
 	_Atomic uint64_t *write_pos;
 	_Atomic uint32_t *futex_word;
 	_Atomic uint32_t *waiters;
+	_Atomic uint32_t *bells_armed;
 	const struct ring_layout *layout;
 	uint64_t mask;
 	size_t stride;
@@ -117,9 +122,12 @@ struct orbit_ring {
 	uint8_t kind;
 	struct region region;
 	struct lease_table *leases;
+	struct bell_table *bells;
 	uint64_t stall_ns;
 	pthread_mutex_t watch_lock;
 	struct stall_watch watch[4];
+	struct ring_poller poller; /* orbit_ring_fd()'s */
+	atomic_bool interrupted;   /* orbit_ring_interrupt() */
 };
 
 /* Geometry and name of a ring being opened, for the region's format and check callbacks. */
@@ -500,6 +508,7 @@ int ring_open(const struct ring_config *config, orbit_ring_t **out)
 	ring->payload_max = config->payload_max;
 	ring->stride = slot_stride(ring->layout, config->payload_max);
 	ring->leases = config->leases;
+	ring->bells = config->bells;
 	ring->stall_ns = config->stall_ns;
 	if (config->capacity > (SIZE_MAX - ring->layout->header_size) / ring->stride) {
 		free(ring);
@@ -526,7 +535,9 @@ int ring_open(const struct ring_config *config, orbit_ring_t **out)
 	ring->write_pos = field64(base, ring->layout->hdr_write_pos);
 	ring->futex_word = field32(base, ring->layout->hdr_futex);
 	ring->waiters = field32(base, ring->layout->hdr_waiters);
+	ring->bells_armed = field32(base, ring->layout->hdr_bells);
 	pthread_mutex_init(&ring->watch_lock, NULL);
+	ring_poller_init(&ring->poller);
 	*out = ring;
 	return 0;
 }
@@ -535,6 +546,7 @@ void ring_close(orbit_ring_t *ring)
 {
 	if (!ring)
 		return;
+	ring_poller_close(ring, &ring->poller);
 	region_close(&ring->region);
 	pthread_mutex_destroy(&ring->watch_lock);
 	free(ring);
@@ -663,19 +675,22 @@ static long futex_op(const orbit_ring_t *ring, int op, uint32_t val, const struc
 	return syscall(SYS_futex, ring->futex_word, op, val, at, NULL, FUTEX_BITSET_MATCH_ANY);
 }
 
-static void wake_waiters(const orbit_ring_t *ring)
+static void wake_waiters(const orbit_ring_t *ring, uint64_t c)
 {
 	/*
 	 * seq_cst: with the seq_cst fetch_add on write_pos this is one side of a Dekker pair;
 	 * a sleeper increments the count, fences, then reads write_pos. Either the sleeper
 	 * sees the new head or this load sees the sleeper. No waiter, no syscall. (A sleeper
-	 * for a frame's commit is not paired so: see cursor_settled().)
+	 * for a frame's commit is not paired so: see cursor_settled().) Armed pollers pair
+	 * the same way through their count.
 	 */
-	if (atomic_load_explicit(ring->waiters, memory_order_seq_cst) == 0)
-		return;
-	/* Release: pairs with the waiter's acquire load of the futex word. */
-	atomic_fetch_add_explicit(ring->futex_word, 1, memory_order_release);
-	futex_op(ring, FUTEX_WAKE, INT_MAX, NULL);
+	if (atomic_load_explicit(ring->waiters, memory_order_seq_cst) != 0) {
+		/* Release: pairs with the waiter's acquire load of the futex word. */
+		atomic_fetch_add_explicit(ring->futex_word, 1, memory_order_release);
+		futex_op(ring, FUTEX_WAKE, INT_MAX, NULL);
+	}
+	if (atomic_load_explicit(ring->bells_armed, memory_order_seq_cst) != 0 && ring->bells)
+		bells_ring(ring->bells, ring->bells_armed, ring->kind, c);
 }
 
 static int frame_write(orbit_ring_t *ring, uint64_t c, bool recorded, uint8_t frame_kind,
@@ -723,7 +738,7 @@ ORBIT_EXPORT int orbit_ring_write(orbit_ring_t *ring, uint8_t frame_kind, uint64
 		lease_drop(rec, ring->kind, c);
 	else if (rec)
 		lease_idle(rec);
-	wake_waiters(ring);
+	wake_waiters(ring, c);
 	if (id && ret == 0)
 		*id = orbit_id_make(ring->kind, ring->node, c);
 	return ret;
@@ -1051,19 +1066,28 @@ static uint64_t earlier(uint64_t a, uint64_t b)
 	return a && (!b || a < b) ? a : b;
 }
 
-static int ring_sleep(orbit_ring_t *ring, uint64_t cursor, int timeout_ms, wait_done_fn *done)
+/* The monotonic time timeout_ms from now; 0 (never) for -1. */
+static uint64_t deadline_after(int timeout_ms)
 {
-	uint64_t deadline = 0, until = 0;
+	return timeout_ms < 0 ? 0 : clock_mono_ns() + (uint64_t)timeout_ms * 1000000u;
+}
+
+/*
+ * Sleeps until done() says so (0), the deadline passes (-ETIMEDOUT; 0 = never), a signal
+ * comes (-EINTR) or *interrupted is set (-ECANCELED).
+ */
+static int ring_sleep(orbit_ring_t *ring, uint64_t cursor, uint64_t deadline, wait_done_fn *done,
+		      const atomic_bool *interrupted)
+{
+	uint64_t until = 0;
 	int ret;
 
-	if (!ring || timeout_ms < -1)
-		return -EINVAL;
+	if (atomic_load_explicit(interrupted, memory_order_acquire))
+		return -ECANCELED;
 	if (done(ring, cursor, &until))
 		return 0;
-	if (timeout_ms == 0)
+	if (deadline && clock_mono_ns() >= deadline)
 		return -ETIMEDOUT;
-	if (timeout_ms > 0)
-		deadline = clock_mono_ns() + (uint64_t)timeout_ms * 1000000u;
 	/*
 	 * The sleeper's half of the Dekker pairs with wake_waiters(): count ourselves in, then
 	 * a seq_cst fence before every look below. A writer whose head move, commit or drop
@@ -1077,6 +1101,11 @@ static int ring_sleep(orbit_ring_t *ring, uint64_t cursor, int timeout_ms, wait_
 		uint32_t word = atomic_load_explicit(ring->futex_word, memory_order_acquire);
 
 		until = 0;
+		/* Acquire: pairs with ring_interrupt(), which sets the flag before the bump. */
+		if (atomic_load_explicit(interrupted, memory_order_acquire)) {
+			ret = -ECANCELED;
+			break;
+		}
 		if (done(ring, cursor, &until)) {
 			ret = 0;
 			break;
@@ -1099,12 +1128,137 @@ static int ring_sleep(orbit_ring_t *ring, uint64_t cursor, int timeout_ms, wait_
 
 ORBIT_EXPORT int orbit_ring_wait(orbit_ring_t *ring, uint64_t cursor, int timeout_ms)
 {
-	return ring_sleep(ring, cursor, timeout_ms, head_passed);
+	if (!ring || timeout_ms < -1)
+		return -EINVAL;
+	return ring_sleep(ring, cursor, deadline_after(timeout_ms), head_passed,
+			  &ring->interrupted);
 }
 
-int ring_wait_settled(orbit_ring_t *ring, uint64_t cursor, int timeout_ms)
+int ring_wait_settled(orbit_ring_t *ring, uint64_t cursor, uint64_t deadline_ns,
+		      const atomic_bool *interrupted)
 {
-	return ring_sleep(ring, cursor, timeout_ms, cursor_settled);
+	return ring_sleep(ring, cursor, deadline_ns, cursor_settled, interrupted);
+}
+
+uint64_t ring_deadline(int timeout_ms)
+{
+	return deadline_after(timeout_ms);
+}
+
+ORBIT_EXPORT int orbit_ring_follow(orbit_ring_t *ring, uint64_t *cursor, orbit_frame_t *frame,
+				   void *buf, size_t size, uint64_t *lost, int timeout_ms)
+{
+	uint64_t deadline;
+	int ret;
+
+	if (!ring || !cursor || timeout_ms < -1)
+		return -EINVAL;
+	deadline = deadline_after(timeout_ms);
+	for (;;) {
+		if (atomic_load_explicit(&ring->interrupted, memory_order_acquire))
+			return -ECANCELED;
+		ret = orbit_ring_next(ring, cursor, frame, buf, size, lost);
+		if (ret != -EAGAIN)
+			return ret;
+		/* Settled, not just "head past": a live writer's frame at the cursor is slept on. */
+		ret = ring_sleep(ring, *cursor, deadline, cursor_settled, &ring->interrupted);
+		if (ret < 0)
+			return ret;
+	}
+}
+
+void ring_interrupt(orbit_ring_t *ring, atomic_bool *flag, bool on)
+{
+	/* Release: the sleeper that sees the bumped word sees the flag. */
+	atomic_store_explicit(flag, on, memory_order_release);
+	if (!on)
+		return;
+	atomic_fetch_add_explicit(ring->futex_word, 1, memory_order_release);
+	futex_op(ring, FUTEX_WAKE, INT_MAX, NULL);
+}
+
+ORBIT_EXPORT int orbit_ring_interrupt(orbit_ring_t *ring, int on)
+{
+	if (!ring)
+		return -EINVAL;
+	ring_interrupt(ring, &ring->interrupted, on != 0);
+	return 0;
+}
+
+/* ---- pollable descriptors ---- */
+
+void ring_poller_init(struct ring_poller *poller)
+{
+	pthread_mutex_init(&poller->lock, NULL);
+	poller->bell = NULL;
+}
+
+void ring_poller_close(orbit_ring_t *ring, struct ring_poller *poller)
+{
+	bell_close(poller->bell, ring->bells_armed);
+	pthread_mutex_destroy(&poller->lock);
+}
+
+/* The poller's bell, made on first use, and made anew in a forked child. Locked. */
+static int poller_bell(orbit_ring_t *ring, struct ring_poller *poller)
+{
+	if (poller->bell && bell_inherited(poller->bell)) {
+		bell_forget(poller->bell);
+		poller->bell = NULL;
+	}
+	if (poller->bell)
+		return 0;
+	if (!ring->bells)
+		return -ENOTSUP;
+	return bell_open(ring->bells, ring->kind, &poller->bell);
+}
+
+int ring_poller_fd(orbit_ring_t *ring, struct ring_poller *poller)
+{
+	int ret;
+
+	pthread_mutex_lock(&poller->lock);
+	ret = poller_bell(ring, poller);
+	if (ret == 0)
+		ret = bell_fd(poller->bell);
+	pthread_mutex_unlock(&poller->lock);
+	return ret;
+}
+
+/*
+ * Clears the poller's readiness and makes it readable once the frame at cursor settles,
+ * as ring_wait_settled() sees it. Armed before the look, so a writer that takes a
+ * counter after the look rings it; a commit that passes both (see cursor_settled()) or
+ * a stalled claim is looked at again by the bell's timer, which makes the descriptor
+ * readable for the caller's next look.
+ */
+int ring_poller_arm(orbit_ring_t *ring, struct ring_poller *poller, uint64_t cursor)
+{
+	uint64_t until = 0;
+	int ret;
+
+	pthread_mutex_lock(&poller->lock);
+	ret = poller_bell(ring, poller);
+	if (ret == 0) {
+		bell_arm(poller->bell, ring->bells_armed, cursor);
+		atomic_thread_fence(memory_order_seq_cst);
+		if (cursor_settled(ring, cursor, &until))
+			bell_fire(poller->bell, ring->bells_armed);
+		else if (until)
+			bell_fire_at(poller->bell, until);
+	}
+	pthread_mutex_unlock(&poller->lock);
+	return ret;
+}
+
+ORBIT_EXPORT int orbit_ring_fd(orbit_ring_t *ring)
+{
+	return ring ? ring_poller_fd(ring, &ring->poller) : -EINVAL;
+}
+
+ORBIT_EXPORT int orbit_ring_arm(orbit_ring_t *ring, uint64_t cursor)
+{
+	return ring ? ring_poller_arm(ring, &ring->poller, cursor) : -EINVAL;
 }
 
 ORBIT_EXPORT int orbit_ring_reset(orbit_ring_t *ring)

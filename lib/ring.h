@@ -4,8 +4,13 @@
 #define ORBIT_RING_H
 
 #include <orbit.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 
 struct lease_table;
+struct bell_table;
+struct bell;
 
 struct ring_config {
 	uint8_t kind;
@@ -15,6 +20,7 @@ struct ring_config {
 	uint32_t mode;		    /* permissions of a new segment */
 	const char *shm_name;	    /* NULL: process-local memory */
 	struct lease_table *leases; /* the fleet's: who holds a claimed counter */
+	struct bell_table *bells;   /* the fleet's: pollers to wake */
 	uint64_t stall_ns;	    /* how long a claim no record names may hold others up */
 };
 
@@ -38,9 +44,32 @@ int ring_unlink(const char *shm_name);
  * for the stall bound; the next poll then delivers it or counts it lost. A claim a live
  * writer holds keeps the caller asleep however long that writer is stopped; its commit
  * usually wakes the caller, who also looks again every 10 ms (a commit is not fenced
- * against the wake check, and a writer that dies wakes nobody). -ETIMEDOUT, -EINTR and
- * -EINVAL as orbit_ring_wait().
+ * against the wake check, and a writer that dies wakes nobody). -ETIMEDOUT once
+ * deadline_ns (monotonic; 0 = never) passes, -EINTR, or -ECANCELED while *interrupted.
  */
-int ring_wait_settled(orbit_ring_t *ring, uint64_t cursor, int timeout_ms);
+int ring_wait_settled(orbit_ring_t *ring, uint64_t cursor, uint64_t deadline_ns,
+		      const atomic_bool *interrupted);
+
+/* The deadline for ring_wait_settled() timeout_ms (-1: never) from now. */
+uint64_t ring_deadline(int timeout_ms);
+
+/*
+ * Sets or clears an interrupt flag that sleepers on ring test; setting it wakes every
+ * sleeper of the ring, and those whose flag it is return -ECANCELED.
+ */
+void ring_interrupt(orbit_ring_t *ring, atomic_bool *flag, bool on);
+
+/* A descriptor that polls readable once the frame at an armed cursor settles. */
+struct ring_poller {
+	pthread_mutex_t lock;
+	struct bell *bell; /* made on first use, and anew in a forked child */
+};
+
+void ring_poller_init(struct ring_poller *poller);
+void ring_poller_close(orbit_ring_t *ring, struct ring_poller *poller);
+/* The descriptor, or a negative errno. */
+int ring_poller_fd(orbit_ring_t *ring, struct ring_poller *poller);
+/* Clears its readiness; it turns readable once the frame at cursor settles. */
+int ring_poller_arm(orbit_ring_t *ring, struct ring_poller *poller, uint64_t cursor);
 
 #endif

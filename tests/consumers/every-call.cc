@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include <poll.h>
 #include <unistd.h>
 
 namespace
@@ -30,6 +31,14 @@ template <typename T, typename U> void expect_eq(T got, U want, const char *what
 {
 	expect(static_cast<long long>(got) == static_cast<long long>(want), what,
 	       static_cast<long long>(got));
+}
+
+// 1 if fd polls readable now, 0 if not (or -1 for a bad descriptor).
+int readable(int fd)
+{
+	struct pollfd p = { fd, POLLIN, 0 };
+
+	return fd < 0 ? -1 : poll(&p, 1, 0);
 }
 
 // Checks that the call returned `want`, naming the call when it did not.
@@ -156,6 +165,14 @@ void check_ring(orbit_fleet_t *fleet)
 	EXPECT_EQ(orbit_ring_next(ring, &cursor, &frame, buf.data(), buf.size(), &lost), -EAGAIN);
 	EXPECT_EQ(orbit_ring_wait(ring, cursor, 0), -ETIMEDOUT);
 	EXPECT_EQ(orbit_ring_wait(ring, 0, 0), 0);
+	EXPECT_EQ(orbit_ring_follow(ring, &cursor, &frame, buf.data(), buf.size(), &lost, 0),
+		  -ETIMEDOUT);
+	EXPECT_EQ(readable(orbit_ring_fd(ring)), 0);
+	EXPECT_EQ(orbit_ring_arm(ring, 0), 0);
+	EXPECT_EQ(readable(orbit_ring_fd(ring)), 1);
+	EXPECT_EQ(orbit_ring_interrupt(ring, 1), 0);
+	EXPECT_EQ(orbit_ring_wait(ring, cursor, -1), -ECANCELED);
+	EXPECT_EQ(orbit_ring_interrupt(ring, 0), 0);
 
 	// Ten more frames lap the ring: a reader at counter 1 lost the two the ring overwrote.
 	for (uint64_t ver = 0; ver < 10; ver++)
@@ -236,6 +253,13 @@ void check_events(orbit_fleet_t *fleet)
 				    &lagged),
 		  -EAGAIN);
 	EXPECT_EQ(orbit_events_wait(events.get(), cursor, 0), -ETIMEDOUT);
+	EXPECT_EQ(orbit_events_follow(events.get(), &cursor, nullptr, &event, buf.data(),
+				      buf.size(), &lagged, 0),
+		  -ETIMEDOUT);
+	EXPECT_EQ(orbit_events_arm(events.get(), 1), 0);
+	EXPECT_EQ(readable(orbit_events_fd(events.get())), 1);
+	EXPECT_EQ(orbit_events_interrupt(events.get(), 1), 0);
+	EXPECT_EQ(orbit_events_wait(events.get(), cursor, -1), -ECANCELED);
 }
 
 void check_contest(orbit_fleet_t *fleet)
