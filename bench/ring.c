@@ -51,7 +51,7 @@ static const struct settings quick_run = {
 	.checked_writes = 100000,
 };
 
-enum figure { FETCH_ADD, HANDOFF, FUTEX, PIPE, WRITE, READ_HEAD, SPIN, WAIT, FIGURE_COUNT };
+enum figure { FETCH_ADD, HANDOFF, FUTEX, PIPE, WRITE, READ_HEAD, SPIN, WAIT, FD, FIGURE_COUNT };
 
 static const struct {
 	const char *label;
@@ -64,7 +64,8 @@ static const struct {
 	[WRITE] = { "orbit_ring_write, 64 B", NULL },
 	[READ_HEAD] = { "orbit_ring_read_head, 64 B", NULL },
 	[SPIN] = { "one-way, spinning orbit_ring_next", NULL },
-	[WAIT] = { "round trip, orbit_ring_wait", NULL },
+	[WAIT] = { "round trip, orbit_ring_wait", "orbit_ring_wait" },
+	[FD] = { "round trip, poll(2) on orbit_ring_fd", NULL },
 };
 
 /* A target of 0 means the comparison is shown without one. */
@@ -77,6 +78,8 @@ static const struct {
 	{ .subject = SPIN, .reference = HANDOFF, .target = 2.5 },
 	{ .subject = WAIT, .reference = FUTEX, .target = 1.5 },
 	{ .subject = WAIT, .reference = PIPE, .target = 0 },
+	{ .subject = FD, .reference = WAIT, .target = 1.5 },
+	{ .subject = FD, .reference = PIPE, .target = 0 },
 };
 
 static bool failed;
@@ -312,6 +315,16 @@ static int parse_options(int argc, char **argv, const struct settings **set)
 	return ret;
 }
 
+static double measure_fd(const struct settings *set, const int cpus[2])
+{
+	struct bench_channel ch = { .bytes = FRAME_BYTES, .fd = true };
+	struct bench_result res;
+	int rc = bench_transport_run(&bench_transport_orbit, &ch, &set->block, cpus, TIMEOUT_S,
+				     &res);
+
+	return measured(rc, &res, 1, "orbit_ring_fd");
+}
+
 static void measure_all(orbit_ring_t *solo_ring, const struct settings *set, const int cpus[2],
 			bool spin, double ns[FIGURE_COUNT])
 {
@@ -333,6 +346,7 @@ static void measure_all(orbit_ring_t *solo_ring, const struct settings *set, con
 	ns[FUTEX] = measured(rc, &res, 1, "futex");
 	ns[WAIT] = measure_transport(&bench_transport_orbit, FRAME_BYTES, false, &set->block, cpus,
 				     1, "orbit_ring_wait");
+	ns[FD] = measure_fd(set, cpus);
 	ns[PIPE] = measure_transport(&bench_transport_pipe, 1, false, &set->block, cpus, 1, "pipe");
 }
 

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * liborbit as a benchmark transport: one ring per direction in a fleet of its
- * own, which the child joins by name. Receivers spin on orbit_ring_next or
- * sleep in orbit_ring_wait. A ring never blocks its writer (it overwrites the
+ * own, which the child joins by name. Receivers spin on orbit_ring_next, or
+ * sleep in orbit_ring_wait or in poll(2) on the ring's descriptor. A ring never blocks its writer (it overwrites the
  * oldest frame), so a stream adds flow control the way a program would: the
  * receiver reports its count on an ack ring and the sender stays within a
  * window of it, waiting on that ring when it is ahead.
@@ -12,6 +12,7 @@
 #include "transport.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -32,10 +33,21 @@ struct ring_pair {
 	uint64_t window;   /* frames a sender may be ahead: half the ring */
 	uint64_t ack_every;
 	size_t bytes;
-	bool spin, stream;
+	bool spin, fd, stream;
 	uint8_t payload[BENCH_MESSAGE_MAX];
 	uint8_t buf[BENCH_MESSAGE_MAX];
 };
+
+/* The way an event loop waits: arm at the cursor, then sleep in poll(2). */
+static int ring_poll_fd(orbit_ring_t *ring, uint64_t cursor)
+{
+	struct pollfd pfd = { .fd = orbit_ring_fd(ring), .events = POLLIN };
+	int rc = pfd.fd < 0 ? pfd.fd : orbit_ring_arm(ring, cursor);
+
+	if (rc == 0 && poll(&pfd, 1, -1) < 0 && errno != EINTR)
+		rc = -errno;
+	return rc;
+}
 
 static int ring_wait_or_spin(struct ring_pair *p, orbit_ring_t *ring, uint64_t cursor)
 {
@@ -45,6 +57,8 @@ static int ring_wait_or_spin(struct ring_pair *p, orbit_ring_t *ring, uint64_t c
 		bench_relax();
 		return 0;
 	}
+	if (p->fd)
+		return ring_poll_fd(ring, cursor);
 	rc = orbit_ring_wait(ring, cursor, -1);
 	return rc == -EINTR ? 0 : rc;
 }
@@ -172,6 +186,7 @@ static int ring_open(const struct bench_channel *ch, struct bench_pingpong *pp)
 		return -ENOMEM;
 	p->bytes = ch->bytes;
 	p->spin = ch->spin;
+	p->fd = ch->fd;
 	p->stream = ch->stream;
 	*pp = (struct bench_pingpong){
 		.send = ring_send,

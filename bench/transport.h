@@ -21,6 +21,7 @@
 struct bench_channel {
 	size_t bytes; /* per message, 1..BENCH_MESSAGE_MAX */
 	bool spin;    /* receivers poll without sleeping (transports that can_spin) */
+	bool fd;      /* receivers sleep in poll(2) on the ring's descriptor (liborbit only) */
 	bool stream;  /* for bench_stream_run: add flow control where the mechanism has none */
 	const struct bench_redis *redis; /* a started server, for the redis transport */
 };

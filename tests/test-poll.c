@@ -7,17 +7,24 @@
 #include <orbit.h>
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "copy-trap.h"
 #include "fixture.h"
 #include "frame-pattern.h"
 #include "testutil.h"
@@ -646,6 +653,131 @@ START_TEST(test_dead_pollers)
 }
 END_TEST
 
+/* Bytes of the trapped frame the copy gets through before its writer stops. */
+#define TRAPPED_BEFORE 16
+/* How long the poller is left behind the stopped writer's claim. */
+#define STOPPED_MS 300
+
+static int child_writes_trapped(void)
+{
+	orbit_fleet_t *fleet;
+	orbit_ring_t *ring;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (orbit_fleet_join_shm(fixture_fleet_name, 2, 4, &joined, &fleet) < 0 ||
+	    orbit_fleet_ring(fleet, RING_KIND, &ring) < 0 ||
+	    trap_setup(orbit_ring_payload_max(ring), 0) < 0)
+		return 2;
+	return trapped_write(ring, 2, 0, TRAPPED_BEFORE) == 0 ? 0 : 3;
+}
+
+static uint64_t thread_cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * A writer stopped in the middle of the frame at the armed cursor: the event loop is
+ * woken now and then to look again (never spins), and the writer's commit, once it
+ * resumes, wakes it with the frame.
+ */
+START_TEST(test_fd_behind_a_stopped_writer)
+{
+	orbit_ring_t *ring = open_ring(2 + _i, 8);
+	int fd = orbit_ring_fd(ring), status, wakes = 0;
+	uint64_t cursor = 0, cpu, deadline;
+	pid_t pid = fork();
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0)
+		_exit(child_writes_trapped());
+	ck_assert_int_eq(waitpid(pid, &status, WUNTRACED), pid);
+	ck_assert_msg(WIFSTOPPED(status), "the writer ended before its frame (0x%x)", status);
+	ck_assert_uint_eq(orbit_ring_head(ring), 1);
+
+	cpu = thread_cpu_ns();
+	deadline = test_now_ms() + STOPPED_MS;
+	ck_assert_int_eq(orbit_ring_arm(ring, cursor), 0);
+	while (test_now_ms() < deadline) {
+		uint8_t buf[BUF_SIZE];
+		orbit_frame_t frame;
+
+		if (!readable(fd, 50))
+			continue;
+		wakes++;
+		ck_assert_int_eq(orbit_ring_next(ring, &cursor, &frame, buf, sizeof(buf), NULL),
+				 -EAGAIN);
+		ck_assert_int_eq(orbit_ring_arm(ring, cursor), 0);
+	}
+	ck_assert_msg(wakes <= STOPPED_MS / 5, "%d wake-ups in %d ms: the loop spun", wakes,
+		      STOPPED_MS);
+	ck_assert_uint_lt(thread_cpu_ns() - cpu, (uint64_t)STOPPED_MS * 1000000u / 10);
+
+	ck_assert_int_eq(kill(pid, SIGCONT), 0);
+	for (;;) {
+		ck_assert_int_eq(readable(fd, MUST_WAKE_MS), 1);
+		if (orbit_ring_next(ring, &cursor, &(orbit_frame_t){ 0 }, NULL, 0, NULL) != -EAGAIN)
+			break;
+		ck_assert_int_eq(orbit_ring_arm(ring, cursor), 0);
+	}
+	ck_assert_uint_eq(cursor, 0); /* -EMSGSIZE: the frame is there, and it stays */
+	cursor = 0;
+	assert_next(ring, &cursor, 0);
+	test_reap(pid);
+}
+END_TEST
+
+/* Overwrites the bell table's bytes after its header with noise: n bytes at a time. */
+static void scribble_bells(const char *fleet, size_t from)
+{
+	char path[512];
+	struct stat st;
+	uint8_t *base;
+	int fd;
+
+	snprintf(path, sizeof(path), "/dev/shm/orbit-%s-bells-%lu", fleet,
+		 (unsigned long)geteuid());
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(fstat(fd, &st), 0);
+	base = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ck_assert_ptr_ne(base, MAP_FAILED);
+	for (size_t i = from; i < (size_t)st.st_size; i++)
+		base[i] = (uint8_t)test_rng_below(256);
+	munmap(base, (size_t)st.st_size);
+	close(fd);
+}
+
+/*
+ * A peer that writes noise over the bell table costs wake-ups, never a crash: writers
+ * and pollers go on, frames are delivered, and a table whose header is noise is refused.
+ */
+START_TEST(test_hostile_bell_table)
+{
+	orbit_ring_t *ring = open_ring(2 + _i, 8), *peer_ring;
+	uint64_t cursor = 0;
+
+	test_rng_seed("bell table noise");
+	ck_assert_int_ge(orbit_ring_fd(ring), 0);
+	for (int round = 0; round < 20; round++) {
+		scribble_bells(fixture_fleet_name, 64);
+		write_frames(ring, (uint64_t)round, 1);
+		ck_assert_int_eq(orbit_ring_arm(ring, cursor), 0);
+		assert_next(ring, &cursor, (uint64_t)round);
+		ck_assert_int_eq(orbit_ring_wait(ring, 0, 0), 0);
+	}
+	scribble_bells(fixture_fleet_name, 0);
+	fixture_peer = fixture_join(configs[2 + _i].backing, 2, 4, 8, configs[2 + _i].payload_max);
+	peer_ring = fixture_ring(fixture_peer, RING_KIND);
+	ck_assert_int_eq(orbit_ring_fd(peer_ring), -EPROTO);
+	ck_assert_int_eq(pattern_write(peer_ring, 2, 20, NULL), 0);
+	assert_next(ring, &cursor, 20);
+}
+END_TEST
+
 static Suite *poll_suite(void)
 {
 	Suite *suite = suite_create("poll");
@@ -670,6 +802,8 @@ static Suite *poll_suite(void)
 	tcase_add_loop_test(xproc, test_no_lost_wakeups_across_processes, 0, 2);
 	tcase_add_loop_test(xproc, test_fork, 0, 2);
 	tcase_add_loop_test(xproc, test_dead_pollers, 0, 2);
+	tcase_add_loop_test(xproc, test_fd_behind_a_stopped_writer, 0, 2);
+	tcase_add_loop_test(xproc, test_hostile_bell_table, 0, 2);
 	return suite;
 }
 

@@ -34,7 +34,7 @@ void test_segment_path(char *buf, size_t size, const char *fleet, uint8_t kind)
 
 void test_unlink_fleet(const char *fleet)
 {
-	static const char *const tables[] = { "leases", "subjects" };
+	static const char *const tables[] = { "leases", "subjects", "bells" };
 	char name[256];
 
 	for (unsigned kind = 0; kind < 256; kind++) {

@@ -20,7 +20,7 @@ void test_fleet_name(char *buf, size_t size, const char *tag);
 /* The /dev/shm path of a fleet's ring segment, as liborbit names it. */
 void test_segment_path(char *buf, size_t size, const char *fleet, uint8_t kind);
 
-/* Removes every segment of the fleet (all 256 kinds, and its lease table's two objects);
+/* Removes every segment of the fleet (all 256 kinds, its lease table and its bell table);
  * missing ones are fine. */
 void test_unlink_fleet(const char *fleet);
 
