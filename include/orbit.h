@@ -40,15 +40,19 @@ typedef struct orbit_fleet_options {
 	uint32_t capacity;    /* slots per ring, power of two >= 2; 0 = 1024 */
 	uint32_t payload_max; /* payload bytes per slot; 0 or 256 = layout 1, else layout 2 */
 	uint32_t mode;	      /* permissions of new segments: 0 = 0600; 0640 and 0660 allowed */
-	uint32_t flags;	      /* reserved: must be 0 */
+	uint32_t flags;	      /* ORBIT_FLEET_*; other bits must be 0 */
 	uint32_t stall_ms;    /* how long a claim no liveness record names may hold others up;
 				 0 = 200 (since 1.2) */
+	uint32_t owner;	      /* with ORBIT_FLEET_OWNER: uid whose fleet to join (since 1.3) */
 } orbit_fleet_options_t;
 
+/* flags: join the fleet of user `owner` instead of the caller's own (since 1.3). */
+#define ORBIT_FLEET_OWNER 0x1u
+
 #ifdef __cplusplus
-#define ORBIT_FLEET_OPTIONS_INIT                             \
-	{                                                    \
-		sizeof(orbit_fleet_options_t), 0, 0, 0, 0, 0 \
+#define ORBIT_FLEET_OPTIONS_INIT                                \
+	{                                                       \
+		sizeof(orbit_fleet_options_t), 0, 0, 0, 0, 0, 0 \
 	}
 #else
 #define ORBIT_FLEET_OPTIONS_INIT                      \

@@ -192,6 +192,13 @@ static uint8_t *table_base(struct bell_table *t, int *error)
 	return base;
 }
 
+int bell_table_map(struct bell_table *t)
+{
+	int ret;
+
+	return table_base(t, &ret) ? 0 : ret;
+}
+
 static _Atomic uint64_t *kind_map(uint8_t *base, uint8_t kind)
 {
 	return (_Atomic uint64_t *)(base + BELL_MAPS_AT + (size_t)kind * BELL_MAP_WORDS * 8);

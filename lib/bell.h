@@ -24,6 +24,8 @@ struct bell;
 int bell_table_open(const char *shm_name, uint32_t mode, struct lease_table *leases,
 		    struct bell_table **table);
 void bell_table_close(struct bell_table *table);
+/* Maps (creating if needed) the table's segment now rather than on first use. */
+int bell_table_map(struct bell_table *table);
 
 /*
  * Rings every poller of ring kind armed at or below counter. armed is the ring's count

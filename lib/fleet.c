@@ -12,6 +12,8 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "fleet.h"
@@ -37,6 +39,8 @@ struct fleet_config {
 	uint32_t payload_max;
 	uint32_t mode;
 	uint64_t stall_ns;
+	bool has_owner; /* ORBIT_FLEET_OWNER: the fleet is owner's, not the caller's */
+	uint32_t owner;
 };
 
 struct orbit_fleet {
@@ -75,18 +79,18 @@ static bool bytes_zero(const uint8_t *p, size_t n)
 	return true;
 }
 
+/* Whether a caller's options struct, maybe older and smaller, has a field. */
+#define OPTS_HAS(opts, field) \
+	(offsetof(orbit_fleet_options_t, field) + sizeof((opts)->field) <= (opts)->size)
+
 /* A field of a caller's options struct, or 0 when the caller's (older) struct ends before it. */
-#define OPTS_GET(opts, field)                                                           \
-	(offsetof(orbit_fleet_options_t, field) + sizeof((opts)->field) <= (opts)->size \
-		 ? (opts)->field                                                        \
-		 : 0)
+#define OPTS_GET(opts, field) (OPTS_HAS(opts, field) ? (opts)->field : 0)
 
 /* Sets a field of a caller's options struct only if the caller's (older) struct has it. */
-#define OPTS_SET(opts, field, value)                                                  \
-	do {                                                                          \
-		if (offsetof(orbit_fleet_options_t, field) + sizeof((opts)->field) <= \
-		    (opts)->size)                                                     \
-			(opts)->field = (value);                                      \
+#define OPTS_SET(opts, field, value)             \
+	do {                                     \
+		if (OPTS_HAS(opts, field))       \
+			(opts)->field = (value); \
 	} while (0)
 
 static const uint32_t fleet_modes[] = { 0600, 0640, 0660 };
@@ -104,10 +108,31 @@ static bool fleet_mode_valid(uint32_t mode)
 	return false;
 }
 
+static int fleet_flags_from(const orbit_fleet_options_t *opts, uint32_t flags,
+			    struct fleet_config *config)
+{
+	if (flags & ~ORBIT_FLEET_OWNER) {
+		orbit_log_debug("fleet options: unknown flags 0x%x", flags & ~ORBIT_FLEET_OWNER);
+		return -EINVAL;
+	}
+	config->has_owner = flags & ORBIT_FLEET_OWNER;
+	if (!config->has_owner)
+		return 0;
+	if (!OPTS_HAS(opts, owner)) {
+		orbit_log_debug("fleet options: ORBIT_FLEET_OWNER in a struct of %zu bytes, "
+				"which ends before owner",
+				opts->size);
+		return -EINVAL;
+	}
+	config->owner = opts->owner;
+	return 0;
+}
+
 static int fleet_config_from(const orbit_fleet_options_t *opts, struct fleet_config *config)
 {
 	uint32_t capacity = 0, payload_max = 0, mode = 0, flags = 0, stall_ms = 0;
 
+	config->has_owner = false;
 	if (opts) {
 		if (opts->size < sizeof(opts->size))
 			return -EINVAL;
@@ -132,7 +157,27 @@ static int fleet_config_from(const orbit_fleet_options_t *opts, struct fleet_con
 		return -EINVAL;
 	if (!fleet_mode_valid(config->mode))
 		return -EINVAL;
-	return flags ? -EINVAL : 0;
+	return fleet_flags_from(opts, flags, config);
+}
+
+/* The uid whose fleet this is: its segments carry it in their names, and it owns them. */
+static uint32_t fleet_uid(const orbit_fleet_t *fleet)
+{
+	return fleet->config.has_owner ? fleet->config.owner : (uint32_t)geteuid();
+}
+
+/*
+ * A member of the owner's group joins to read and write (see check_granted() in the
+ * region): only a fleet whose mode lets the group write can be joined by another user.
+ */
+static int fleet_owner_check(const struct fleet_config *config)
+{
+	if (!config->has_owner || config->owner == geteuid() || config->mode == 0660)
+		return 0;
+	orbit_log_debug("fleet of uid %u joined with mode %04o: another user's fleet is joined "
+			"with mode 0660, to read and write it; liborbit cannot join one read-only",
+			(unsigned)config->owner, (unsigned)config->mode);
+	return -EACCES;
 }
 
 static int fleet_join(const char *name, uint16_t node, uint16_t size,
@@ -145,6 +190,8 @@ static int fleet_join(const char *name, uint16_t node, uint16_t size,
 	if (!name || !out || !fleet_name_valid(name) || node >= size)
 		return -EINVAL;
 	ret = fleet_config_from(opts, &config);
+	if (ret == 0 && shared)
+		ret = fleet_owner_check(&config);
 	if (ret < 0)
 		return ret;
 	fleet = calloc(1, sizeof(*fleet));
@@ -188,17 +235,17 @@ ORBIT_EXPORT void orbit_fleet_leave(orbit_fleet_t *fleet)
 	free(fleet);
 }
 
-static void segment_name(const char *fleet, unsigned kind, char *buf, size_t size)
+static void segment_name(const char *fleet, unsigned kind, uint32_t uid, char *buf, size_t size)
 {
-	snprintf(buf, size, "/orbit-%s-%u-%lu", fleet, kind, (unsigned long)geteuid());
+	snprintf(buf, size, "/orbit-%s-%u-%lu", fleet, kind, (unsigned long)uid);
 }
 
 /* The lease table's segments: a word where rings have a kind, so no ring can take it. */
 static const char *const table_words[] = { "leases", "subjects", "bells" };
 
-static void table_name(const char *fleet, const char *word, char *buf, size_t size)
+static void table_name(const orbit_fleet_t *fleet, const char *word, char *buf, size_t size)
 {
-	snprintf(buf, size, "/orbit-%s-%s-%lu", fleet, word, (unsigned long)geteuid());
+	snprintf(buf, size, "/orbit-%s-%s-%lu", fleet->name, word, (unsigned long)fleet_uid(fleet));
 }
 
 ORBIT_EXPORT int orbit_fleet_unlink(orbit_fleet_t *fleet)
@@ -210,10 +257,17 @@ ORBIT_EXPORT int orbit_fleet_unlink(orbit_fleet_t *fleet)
 		return -EINVAL;
 	if (!fleet->shared)
 		return 0;
+	/* Every name is the owner's, and so are the objects: none is ours to remove. */
+	if (fleet_uid(fleet) != geteuid()) {
+		orbit_log_debug("fleet %s: only its owner, uid %u, removes its segments (we are "
+				"uid %u)",
+				fleet->name, (unsigned)fleet_uid(fleet), (unsigned)geteuid());
+		return -EPERM;
+	}
 	int ret;
 
 	for (unsigned kind = 0; kind < FLEET_KINDS; kind++) {
-		segment_name(fleet->name, kind, name, sizeof(name));
+		segment_name(fleet->name, kind, fleet_uid(fleet), name, sizeof(name));
 		ret = ring_unlink(name);
 		if (ret > 0)
 			removed++;
@@ -222,7 +276,7 @@ ORBIT_EXPORT int orbit_fleet_unlink(orbit_fleet_t *fleet)
 	}
 	/* Not counted: callers count the rings they made. */
 	for (size_t i = 0; i < ORBIT_ARRAY_SIZE(table_words); i++) {
-		table_name(fleet->name, table_words[i], name, sizeof(name));
+		table_name(fleet, table_words[i], name, sizeof(name));
 		ret = lease_table_unlink(name);
 		if (ret < 0 && !error)
 			error = ret;
@@ -250,6 +304,61 @@ ORBIT_EXPORT int orbit_fleet_is_shared(const orbit_fleet_t *fleet)
 	return fleet ? fleet->shared : -EINVAL;
 }
 
+/* Whether a lease table "/orbit-NAME-leases-UID" that our group may use is uid's own. */
+static int split_found(const char *name, const struct stat *st, void *ctx)
+{
+	const orbit_fleet_t *fleet = ctx;
+	/* Just past the prefix, not a ring of a fleet "NAME-leases": "/orbit-NAME-leases-" */
+	const char *digits = name + strlen("/orbit-") + strlen(fleet->name) + strlen("-leases-");
+	unsigned long uid;
+	char *end;
+
+	if (*digits < '0' || *digits > '9')
+		return 0;
+	uid = strtoul(digits, &end, 10);
+	if (*end || uid > UINT32_MAX || st->st_uid != uid)
+		return 0;
+	orbit_log_debug("fleet %s: %s, of uid %lu, mode %04o, group %u, is shared with our "
+			"group: set opts.owner = %lu and ORBIT_FLEET_OWNER in opts.flags to join "
+			"that fleet rather than make a separate one of uid %u",
+			fleet->name, name, uid, (unsigned)(st->st_mode & 07777),
+			(unsigned)st->st_gid, uid, (unsigned)geteuid());
+	return -EEXIST;
+}
+
+/*
+ * A user who forgets ORBIT_FLEET_OWNER would make a fleet of its own under the name of
+ * one its group shares, and never see a frame of it. Only a new fleet is looked at, one
+ * whose lease table (made with its first ring) does not exist: that costs one failed
+ * open, and a listing of the shm objects once per new fleet, never per ring.
+ */
+static int fleet_split_check(const orbit_fleet_t *fleet, const char *leases_name)
+{
+	char prefix[FLEET_SHM_NAME_MAX];
+
+	if (lease_table_exists(leases_name))
+		return 0;
+	snprintf(prefix, sizeof(prefix), "/orbit-%s-%s-", fleet->name, table_words[0]);
+	return lease_tables_shared(prefix, split_found, (void *)fleet);
+}
+
+/*
+ * Members of the group create nothing (the objects would be theirs, not the owner's), and
+ * the contest's subjects and the bell table are otherwise made on first use: the owner of
+ * a fleet its group may write makes them with the lease table, so that members can claim
+ * and poll.
+ */
+static int fleet_group_tables(const orbit_fleet_t *fleet, struct lease_table *table)
+{
+	void *slots;
+	int ret;
+
+	if (!fleet->shared || fleet_uid(fleet) != geteuid() || !(fleet->config.mode & 0060))
+		return 0;
+	ret = lease_subjects(table, &slots);
+	return ret < 0 ? ret : bell_table_map(fleet->bells);
+}
+
 /* Called with create_lock held. */
 static int fleet_leases_open(orbit_fleet_t *fleet)
 {
@@ -259,16 +368,25 @@ static int fleet_leases_open(orbit_fleet_t *fleet)
 
 	if (atomic_load_explicit(&fleet->leases, memory_order_relaxed))
 		return 0;
-	table_name(fleet->name, table_words[0], name, sizeof(name));
-	table_name(fleet->name, table_words[1], subjects, sizeof(subjects));
-	table_name(fleet->name, table_words[2], bells, sizeof(bells));
+	table_name(fleet, table_words[0], name, sizeof(name));
+	table_name(fleet, table_words[1], subjects, sizeof(subjects));
+	table_name(fleet, table_words[2], bells, sizeof(bells));
+	if (fleet->shared && fleet_uid(fleet) == geteuid()) {
+		ret = fleet_split_check(fleet, name);
+		if (ret < 0)
+			return ret;
+	}
 	ret = lease_table_open(fleet->shared ? name : NULL, fleet->shared ? subjects : NULL,
 			       fleet->config.mode, fleet->node, &table);
 	if (ret < 0)
 		return ret;
 	ret = bell_table_open(fleet->shared ? bells : NULL, fleet->config.mode, table,
 			      &fleet->bells);
+	if (ret == 0)
+		ret = fleet_group_tables(fleet, table);
 	if (ret < 0) {
+		bell_table_close(fleet->bells);
+		fleet->bells = NULL;
 		lease_table_close(table);
 		return ret;
 	}
@@ -309,7 +427,7 @@ static int fleet_ring_create(orbit_fleet_t *fleet, uint8_t kind, orbit_ring_t **
 	if (ret < 0)
 		return ret;
 	if (fleet->shared) {
-		segment_name(fleet->name, kind, name, sizeof(name));
+		segment_name(fleet->name, kind, fleet_uid(fleet), name, sizeof(name));
 		config.shm_name = name;
 	}
 	return ring_open(&config, out);
@@ -357,12 +475,15 @@ ORBIT_EXPORT int orbit_fleet_probe(const char *name, uint8_t kind, orbit_fleet_o
 {
 	char shm_name[FLEET_SHM_NAME_MAX];
 	struct ring_config found = { .kind = kind };
-	uint32_t mode;
+	uint32_t mode, uid = (uint32_t)geteuid();
 	int ret;
 
 	if (!name || !opts || !fleet_name_valid(name) || opts->size < sizeof(opts->size))
 		return -EINVAL;
-	segment_name(name, kind, shm_name, sizeof(shm_name));
+	/* Read, never written: the caller joins with the same options it probed with. */
+	if ((OPTS_GET(opts, flags) & ORBIT_FLEET_OWNER) && OPTS_HAS(opts, owner))
+		uid = opts->owner;
+	segment_name(name, kind, uid, shm_name, sizeof(shm_name));
 	ret = ring_probe(shm_name, &found);
 	if (ret < 0)
 		return ret;

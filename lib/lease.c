@@ -479,6 +479,17 @@ int lease_table_unlink(const char *shm_name)
 	return region_unlink(shm_name);
 }
 
+bool lease_table_exists(const char *shm_name)
+{
+	return region_shm_exists(shm_name);
+}
+
+int lease_tables_shared(const char *prefix,
+			int (*found)(const char *name, const struct stat *st, void *ctx), void *ctx)
+{
+	return region_shm_shared(prefix, found, ctx);
+}
+
 /* Reacquires what a forked child gave up, the first time it asks. */
 int lease_table_self(struct lease_table *t)
 {

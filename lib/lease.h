@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #define LEASE_RECORDS	   512u
 #define LEASE_SUBJECTS	   256u
@@ -40,6 +41,17 @@ int lease_table_open(const char *shm_name, const char *subjects_name, uint32_t m
 		     struct lease_table **table);
 void lease_table_close(struct lease_table *table);
 int lease_table_unlink(const char *shm_name);
+
+/* Whether the records object shm_name exists, whether or not the caller may open it. */
+bool lease_table_exists(const char *shm_name);
+
+/*
+ * Calls found() for every records object whose name starts with prefix that another user
+ * shares with the caller's group, as region_shm_shared() does; returns what it returns.
+ */
+int lease_tables_shared(const char *prefix,
+			int (*found)(const char *name, const struct stat *st, void *ctx),
+			void *ctx);
 
 /* This process's record index, held until the table is closed; or -errno. */
 int lease_table_self(struct lease_table *table);

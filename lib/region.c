@@ -5,7 +5,10 @@
  */
 #include "region.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <limits.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,29 +48,6 @@ int region_open_local(const struct region_spec *spec, struct region *region)
 	}
 	*region = (struct region){ .base = base, .size = spec->size, .shared = false, .fd = -1 };
 	return 0;
-}
-
-/*
- * Opens the name, creating it if absent. Opening an existing object first (without
- * O_CREAT) lets a segment planted by another user fail on ownership, which fstat
- * reports, rather than on the sticky-directory rules that O_CREAT would trip.
- * glibc's shm_open adds O_NOFOLLOW, so a symlink planted under the name gives ELOOP.
- */
-static int shm_open_or_create(const char *name, mode_t mode, bool *created)
-{
-	for (;;) {
-		int fd = shm_open(name, O_RDWR | O_CLOEXEC, 0);
-
-		if (fd >= 0 || errno != ENOENT) {
-			*created = false;
-			return fd >= 0 ? fd : -errno;
-		}
-		fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-		if (fd >= 0 || errno != EEXIST) {
-			*created = true;
-			return fd >= 0 ? fd : -errno;
-		}
-	}
 }
 
 /* What a formatter visibly changes as it works: the object's size, then its reserved pages. */
@@ -118,16 +98,80 @@ static int lock_segment(int fd)
 	return 0;
 }
 
+/*
+ * The uid that must own a segment. liborbit names every segment after its owner,
+ * "/orbit-...-UID" (see orbit(7)): a fleet of the caller's is checked against the
+ * caller, one joined with ORBIT_FLEET_OWNER against that owner, whatever layer named it.
+ */
+static uid_t name_owner(const char *name)
+{
+	const char *dash = strrchr(name, '-');
+	unsigned long uid;
+	char *end;
+
+	if (!dash || dash[1] < '0' || dash[1] > '9')
+		return geteuid();
+	errno = 0;
+	uid = strtoul(dash + 1, &end, 10);
+	return *end || errno || uid > UINT32_MAX ? geteuid() : (uid_t)uid;
+}
+
+static bool in_groups(gid_t gid)
+{
+	gid_t *list;
+	bool found = gid == getegid();
+	int n = getgroups(0, NULL);
+
+	if (found || n <= 0 || !(list = calloc((size_t)n, sizeof(*list))))
+		return found;
+	n = getgroups(n, list);
+	for (int i = 0; i < n && !found; i++)
+		found = list[i] == gid;
+	free(list);
+	return found;
+}
+
 static int check_ours(const char *name, const struct stat *st)
 {
+	uid_t owner = name_owner(name);
+
 	if (!S_ISREG(st->st_mode)) {
 		orbit_log_debug("%s: not a regular shm object", name);
 		return -EPROTO;
 	}
-	if (st->st_uid != geteuid()) {
+	if (st->st_uid != owner && owner == geteuid()) {
 		orbit_log_debug("%s: owned by uid %u, not by us (uid %u)", name,
-				(unsigned)st->st_uid, (unsigned)geteuid());
+				(unsigned)st->st_uid, (unsigned)owner);
 		return -EPERM;
+	}
+	if (st->st_uid != owner) {
+		orbit_log_debug("%s: owned by uid %u, not by the fleet's owner (uid %u)", name,
+				(unsigned)st->st_uid, (unsigned)owner);
+		return -EPERM;
+	}
+	return 0;
+}
+
+/*
+ * What the owner's mode grants the caller of another user's segment: the group bits, to
+ * a member of its group. liborbit maps every segment to write it (readers give up dead
+ * writers' counters, waiters count themselves in the header), so reading is not enough.
+ */
+static int check_granted(const char *name, const struct stat *st)
+{
+	if (st->st_uid == geteuid())
+		return 0;
+	if (!in_groups(st->st_gid)) {
+		orbit_log_debug("%s: group %u, which we (uid %u) are not in, and owner uid %u",
+				name, (unsigned)st->st_gid, (unsigned)geteuid(),
+				(unsigned)st->st_uid);
+		return -EACCES;
+	}
+	if ((st->st_mode & 0060) != 0060) {
+		orbit_log_debug("%s: mode %04o lets group %u read only, and liborbit cannot join"
+				" a fleet read-only",
+				name, (unsigned)(st->st_mode & 07777), (unsigned)st->st_gid);
+		return -EACCES;
 	}
 	return 0;
 }
@@ -143,7 +187,52 @@ static int check_owner(const char *name, const struct stat *st, mode_t mode)
 				(unsigned)(st->st_mode & 07777), (unsigned)mode);
 		return -EACCES;
 	}
-	return 0;
+	return check_granted(name, st);
+}
+
+/* Says, under ORBIT_DEBUG, why an object that exists could not be opened to write it. */
+static void explain_denied(const char *name, mode_t mode)
+{
+	struct stat st;
+	int fd = shm_open(name, O_RDONLY | O_NONBLOCK | O_CLOEXEC, 0);
+
+	if (fd < 0 || fstat(fd, &st) < 0 || check_owner(name, &st, mode) == 0)
+		orbit_log_debug("%s: exists, but does not let us (uid %u) write it", name,
+				(unsigned)geteuid());
+	if (fd >= 0)
+		close(fd);
+}
+
+/*
+ * Opens the name, creating it if absent. Opening an existing object first (without
+ * O_CREAT) lets a segment planted by another user fail on ownership, which fstat
+ * reports, rather than on the sticky-directory rules that O_CREAT would trip.
+ * glibc's shm_open adds O_NOFOLLOW, so a symlink planted under the name gives ELOOP.
+ * A name of another user's is never created: the object would be ours, not theirs.
+ */
+static int shm_open_or_create(const char *name, mode_t mode, bool *created)
+{
+	bool may_create = name_owner(name) == geteuid();
+
+	for (;;) {
+		int fd = shm_open(name, O_RDWR | O_CLOEXEC, 0), error = fd < 0 ? errno : 0;
+
+		*created = false;
+		if (error == EACCES)
+			explain_denied(name, mode);
+		if (error == ENOENT && !may_create) {
+			orbit_log_debug("%s: does not exist, and only uid %u creates it", name,
+					(unsigned)name_owner(name));
+			return -ENOENT;
+		}
+		if (error != ENOENT)
+			return fd >= 0 ? fd : -error;
+		fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+		if (fd >= 0 || errno != EEXIST) {
+			*created = true;
+			return fd >= 0 ? fd : -errno;
+		}
+	}
 }
 
 static int map_segment(int fd, size_t size, void **base)
@@ -214,7 +303,8 @@ static int format_segment(int fd, const struct region_spec *spec, const struct s
 	ret = reserve_pages(fd, spec, st);
 	if (ret < 0)
 		return ret;
-	if (fchmod(fd, spec->mode) < 0)
+	/* Only when needed: a member of the owner's group formats, but may not chmod. */
+	if ((st->st_mode & 07777) != spec->mode && fchmod(fd, spec->mode) < 0)
 		return -errno;
 	return write_header(fd, spec);
 }
@@ -387,6 +477,44 @@ void region_close(struct region *region)
 	if (region->fd >= 0)
 		close(region->fd);
 	region->base = NULL;
+}
+
+bool region_shm_exists(const char *name)
+{
+	int fd = shm_open(name, O_RDONLY | O_NONBLOCK | O_CLOEXEC, 0);
+
+	if (fd < 0)
+		return errno != ENOENT;
+	close(fd);
+	return true;
+}
+
+/* Where glibc's shm_open(3) keeps the objects it names. */
+#define REGION_SHM_DIR "/dev/shm"
+
+int region_shm_shared(const char *prefix,
+		      int (*found)(const char *name, const struct stat *st, void *ctx), void *ctx)
+{
+	char name[NAME_MAX + 2];
+	struct dirent *entry;
+	struct stat st;
+	size_t len = strlen(prefix);
+	int ret = 0;
+	DIR *dir;
+
+	if (prefix[0] != '/' || !(dir = opendir(REGION_SHM_DIR)))
+		return 0;
+	while (ret == 0 && (entry = readdir(dir))) {
+		if (strncmp(entry->d_name, prefix + 1, len - 1) != 0 ||
+		    fstatat(dirfd(dir), entry->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !S_ISREG(st.st_mode) || st.st_uid == geteuid() || !(st.st_mode & 0070) ||
+		    !in_groups(st.st_gid))
+			continue;
+		snprintf(name, sizeof(name), "/%s", entry->d_name);
+		ret = found(name, &st, ctx);
+	}
+	closedir(dir);
+	return ret;
 }
 
 int region_unlink(const char *name)

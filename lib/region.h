@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 struct region {
@@ -36,7 +37,12 @@ typedef int (*region_check_fn)(const void *head, size_t head_len, uint64_t objec
 #define REGION_UNFORMATTED 1
 
 struct region_spec {
-	const char *name; /* shm name ("/orbit-..."); unused for local regions */
+	/*
+	 * shm name ("/orbit-...-UID"), unused for local regions. The object must be owned
+	 * by UID, whose name it is, and is created only by a process of that uid; one of
+	 * another uid's must grant the caller's group read and write.
+	 */
+	const char *name;
 	size_t size;
 	size_t head_len; /* bytes copied for check(); at most REGION_HEAD_MAX */
 	mode_t mode;	 /* permissions of a new segment; an existing one may grant no more */
@@ -59,6 +65,19 @@ void region_close(struct region *region);
  */
 int region_probe_shm(const char *name, void *head, size_t head_len, size_t *got,
 		     uint64_t *object_size, mode_t *mode);
+
+/*
+ * Calls found() with the name (its leading '/' included) and lstat of every regular shm
+ * object whose name starts with prefix and that another user shares with the caller's
+ * group (its group is one of the caller's and its group bits grant something), until
+ * found() returns non-zero, and returns that; 0 when no call did, or when the objects
+ * cannot be listed.
+ */
+int region_shm_shared(const char *prefix,
+		      int (*found)(const char *name, const struct stat *st, void *ctx), void *ctx);
+
+/* Whether an object of that name exists, whether or not the caller may open it. */
+bool region_shm_exists(const char *name);
 
 /* 1 if the name was removed, 0 if there was none, or a negative errno. */
 int region_unlink(const char *name);

@@ -216,7 +216,8 @@ static const struct options_case rejected_options[] = {
 	{ .mode = 01600 },
 	{ .mode = 04600 },
 	{ .mode = S_IFREG | 0600 },
-	{ .flags = 1 },
+	{ .flags = 2 },
+	{ .flags = ORBIT_FLEET_OWNER | 2 },
 	{ .flags = 1u << 31 },
 };
 
@@ -382,6 +383,62 @@ START_TEST(test_options_newer_caller_nonzero_tail)
 		opts.bytes[tail[i]] = 0x80;
 		assert_join_fails(_i, fixture_fleet_name, 0, 1, &opts.known);
 	}
+}
+END_TEST
+
+/* ORBIT_FLEET_OWNER naming the caller is no flag at all: the caller's own fleet. */
+START_TEST(test_options_owner_self)
+{
+	orbit_fleet_options_t opts = ORBIT_FLEET_OPTIONS_INIT;
+
+	opts.flags = ORBIT_FLEET_OWNER;
+	opts.owner = (uint32_t)geteuid();
+	fixture_ring(join_ok(_i, &opts), 1);
+	ck_assert_int_eq(segment_exists(1), _i == FIXTURE_SHM);
+	if (_i == FIXTURE_SHM)
+		ck_assert_int_eq(orbit_fleet_unlink(fixture_fleet), 1);
+}
+END_TEST
+
+/* A struct that ends before owner cannot name one. */
+START_TEST(test_options_owner_outside_struct)
+{
+	orbit_fleet_options_t opts = ORBIT_FLEET_OPTIONS_INIT;
+
+	opts.size = offsetof(orbit_fleet_options_t, owner);
+	opts.flags = ORBIT_FLEET_OWNER;
+	opts.owner = (uint32_t)geteuid();
+	assert_join_fails(_i, fixture_fleet_name, 0, 1, &opts);
+}
+END_TEST
+
+/* Another user's fleet: joined with mode 0660 only, never created, never removed by us. */
+START_TEST(test_options_owner_other)
+{
+	const uint32_t refused[] = { 0, 0600, 0640 };
+	orbit_fleet_options_t opts = ORBIT_FLEET_OPTIONS_INIT;
+	orbit_fleet_t *f = SENTINEL_FLEET;
+	orbit_ring_t *ring = SENTINEL_RING;
+	char path[512];
+	struct stat st;
+
+	opts.flags = ORBIT_FLEET_OWNER;
+	opts.owner = (uint32_t)geteuid() + 1;
+	for (int i = 0; i < TEST_ARRAY_SIZE(refused); i++) {
+		opts.mode = refused[i];
+		ck_assert_int_eq(orbit_fleet_join_shm(fixture_fleet_name, 0, 1, &opts, &f),
+				 -EACCES);
+		ck_assert_ptr_eq(f, SENTINEL_FLEET);
+		assert_join_works(FIXTURE_LOCAL, fixture_fleet_name, 0, 1, &opts);
+	}
+	opts.mode = 0660;
+	join_ok(FIXTURE_SHM, &opts);
+	ck_assert_int_eq(orbit_fleet_ring(fixture_fleet, 1, &ring), -ENOENT);
+	ck_assert_ptr_eq(ring, SENTINEL_RING);
+	ck_assert_int_eq(orbit_fleet_unlink(fixture_fleet), -EPERM);
+	ck_assert(!segment_exists(1));
+	snprintf(path, sizeof(path), "/dev/shm/orbit-%s-1-%u", fixture_fleet_name, opts.owner);
+	ck_assert_int_ne(stat(path, &st), 0);
 }
 END_TEST
 
@@ -597,7 +654,9 @@ END_TEST
 
 #define PROBE_KIND 7
 /* A value no probe reports: a field that still holds it was not written. */
-#define UNSET		0xdeadbeefu
+#define UNSET 0xdeadbeefu
+/* The same in flags, but for ORBIT_FLEET_OWNER, which a probe reads: it probes our fleet. */
+#define UNSET_FLAGS	(UNSET & ~ORBIT_FLEET_OWNER)
 #define OPTS_END(field) (offsetof(orbit_fleet_options_t, field) + sizeof(uint32_t))
 
 static orbit_fleet_options_t unset_options(size_t size)
@@ -607,7 +666,7 @@ static orbit_fleet_options_t unset_options(size_t size)
 		.capacity = UNSET,
 		.payload_max = UNSET,
 		.mode = UNSET,
-		.flags = UNSET,
+		.flags = UNSET_FLAGS,
 	};
 }
 
@@ -728,7 +787,7 @@ START_TEST(test_probe_reports_join_options)
 	assert_probe(fixture_fleet_name, &found, 0);
 	assert_probed(&found, c->want_capacity, c->want_payload_max, c->want_mode);
 	ck_assert_uint_eq(found.size, sizeof(found));
-	ck_assert_uint_eq(found.flags, UNSET);
+	ck_assert_uint_eq(found.flags, UNSET_FLAGS);
 
 	/* Exactly the options that join it: the same segment, of the same geometry. */
 	found.flags = 0;
@@ -788,7 +847,7 @@ START_TEST(test_probe_older_caller)
 		assert_probed(&found, OPTS_END(capacity) <= sizes[i] ? 8 : UNSET,
 			      OPTS_END(payload_max) <= sizes[i] ? 100 : UNSET,
 			      OPTS_END(mode) <= sizes[i] ? 0640 : UNSET);
-		ck_assert_uint_eq(found.flags, UNSET);
+		ck_assert_uint_eq(found.flags, UNSET_FLAGS);
 	}
 }
 END_TEST
@@ -1131,6 +1190,9 @@ static Suite *fleet_suite(void)
 	tcase_add_loop_test(options, test_options_older_caller_without_payload_max, 0, backings);
 	tcase_add_loop_test(options, test_options_newer_caller_zero_tail, 0, backings);
 	tcase_add_loop_test(options, test_options_newer_caller_nonzero_tail, 0, backings);
+	tcase_add_loop_test(options, test_options_owner_self, 0, backings);
+	tcase_add_loop_test(options, test_options_owner_outside_struct, 0, backings);
+	tcase_add_test(options, test_options_owner_other);
 
 	tcase_add_loop_test(rings, test_ring_get_or_create, 0, backings);
 	tcase_add_loop_test(rings, test_ring_concurrent_get_or_create, 0, backings);
