@@ -826,14 +826,14 @@ static int read_counter(const orbit_ring_t *ring, uint64_t c, orbit_frame_t *fra
 	return ret;
 }
 
-/* The checks every read call shares; the log line names the family, not the call. */
-static int check_read_args(const orbit_ring_t *ring, const orbit_frame_t *frame, const void *buf,
-			   size_t size)
+/* The checks every read call shares; call names the caller in the log line. */
+static int check_read_args(const char *call, const orbit_ring_t *ring, const orbit_frame_t *frame,
+			   const void *buf, size_t size)
 {
 	if (!ring || !frame)
-		return ORBIT_INVALID("orbit_ring read: %s is NULL", ring ? "frame" : "ring");
+		return ORBIT_INVALID("%s: %s is NULL", call, ring ? "frame" : "ring");
 	if (!buf && size)
-		return ORBIT_INVALID("orbit_ring read: buf is NULL, size %zu", size);
+		return ORBIT_INVALID("%s: buf is NULL, size %zu", call, size);
 	return 0;
 }
 
@@ -850,7 +850,7 @@ static uint64_t counter_of_id(uint64_t head, orbit_id_t id)
 ORBIT_EXPORT int orbit_ring_read(orbit_ring_t *ring, orbit_id_t id, orbit_frame_t *frame, void *buf,
 				 size_t size)
 {
-	int ret = check_read_args(ring, frame, buf, size);
+	int ret = check_read_args(__func__, ring, frame, buf, size);
 
 	if (ret < 0)
 		return ret;
@@ -862,7 +862,7 @@ ORBIT_EXPORT int orbit_ring_read(orbit_ring_t *ring, orbit_id_t id, orbit_frame_
 ORBIT_EXPORT int orbit_ring_read_at(orbit_ring_t *ring, uint64_t counter, orbit_frame_t *frame,
 				    void *buf, size_t size)
 {
-	int ret = check_read_args(ring, frame, buf, size);
+	int ret = check_read_args(__func__, ring, frame, buf, size);
 
 	return ret < 0 ? ret : read_counter(ring, counter, frame, buf, size);
 }
@@ -870,7 +870,7 @@ ORBIT_EXPORT int orbit_ring_read_at(orbit_ring_t *ring, uint64_t counter, orbit_
 ORBIT_EXPORT int orbit_ring_read_head(orbit_ring_t *ring, orbit_frame_t *frame, void *buf,
 				      size_t size)
 {
-	int ret = check_read_args(ring, frame, buf, size);
+	int ret = check_read_args(__func__, ring, frame, buf, size);
 	uint64_t head;
 
 	if (ret < 0)
@@ -970,7 +970,7 @@ ORBIT_EXPORT int orbit_ring_next(orbit_ring_t *ring, uint64_t *cursor, orbit_fra
 				 void *buf, size_t size, uint64_t *lost)
 {
 	uint64_t c, head, skipped = 0;
-	int settled = 0, ret = check_read_args(ring, frame, buf, size);
+	int settled = 0, ret = check_read_args(__func__, ring, frame, buf, size);
 	bool lapped;
 
 	if (ret < 0)
