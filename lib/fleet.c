@@ -271,24 +271,19 @@ static void table_name(const orbit_fleet_t *fleet, const char *word, char *buf, 
 ORBIT_EXPORT int orbit_fleet_unlink(orbit_fleet_t *fleet)
 {
 	char name[FLEET_SHM_NAME_MAX];
-	int removed = 0, error = 0;
+	int removed = 0, error = 0, ret;
 
 	if (!fleet)
 		return ORBIT_INVALID("orbit_fleet_unlink: fleet is NULL");
 	if (!fleet->shared)
 		return 0;
-	/* Every name is the owner's, and so are the objects: none is ours to remove. */
-	if (fleet_uid(fleet) != geteuid()) {
-		orbit_log_debug("fleet %s: only its owner, uid %u, removes its segments (we are "
-				"uid %u)",
-				fleet->name, (unsigned)fleet_uid(fleet), (unsigned)geteuid());
-		return -EPERM;
-	}
-	int ret;
-
+	/*
+	 * Objects that are not the owner's are left in place; whether we may remove the
+	 * owner's is the kernel's decision (the owner and root may, in the sticky /dev/shm).
+	 */
 	for (unsigned kind = 0; kind < FLEET_KINDS; kind++) {
 		segment_name(fleet->name, kind, fleet_uid(fleet), name, sizeof(name));
-		ret = ring_unlink(name);
+		ret = ring_unlink(name, fleet_uid(fleet));
 		if (ret > 0)
 			removed++;
 		else if (ret < 0 && !error)
@@ -297,7 +292,7 @@ ORBIT_EXPORT int orbit_fleet_unlink(orbit_fleet_t *fleet)
 	/* Not counted: callers count the rings they made. */
 	for (size_t i = 0; i < ORBIT_ARRAY_SIZE(table_words); i++) {
 		table_name(fleet, table_words[i], name, sizeof(name));
-		ret = lease_table_unlink(name);
+		ret = lease_table_unlink(name, fleet_uid(fleet));
 		if (ret < 0 && !error)
 			error = ret;
 	}

@@ -477,9 +477,9 @@ void lease_table_close(struct lease_table *t)
 	table_free(t);
 }
 
-int lease_table_unlink(const char *shm_name)
+int lease_table_unlink(const char *shm_name, uid_t owner)
 {
-	return region_unlink(shm_name);
+	return region_unlink(shm_name, owner);
 }
 
 bool lease_table_exists(const char *shm_name)

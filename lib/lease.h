@@ -40,7 +40,8 @@ enum lease_owner {
 int lease_table_open(const char *shm_name, const char *subjects_name, uid_t owner, uint32_t mode,
 		     uint16_t node, struct lease_table **table);
 void lease_table_close(struct lease_table *table);
-int lease_table_unlink(const char *shm_name);
+/* Removes a table's name if owner's object holds it: as ring_unlink(). */
+int lease_table_unlink(const char *shm_name, uid_t owner);
 
 /* Whether the records object shm_name exists, whether or not the caller may open it. */
 bool lease_table_exists(const char *shm_name);

@@ -497,8 +497,23 @@ int region_shm_shared(const char *prefix,
 	return ret;
 }
 
-int region_unlink(const char *name)
+/*
+ * Only the owner's objects go: a name holding another user's object (planted there, or
+ * left by a squatter) is reported and left alone, even to root. In the sticky /dev/shm
+ * no one but that other user and root can swap the object between lstat and unlink.
+ */
+int region_unlink(const char *name, uid_t owner)
 {
+	char path[PATH_MAX];
+	struct stat st;
+	int ret;
+
+	snprintf(path, sizeof(path), REGION_SHM_DIR "%s", name);
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	ret = check_ours(name, owner, &st);
+	if (ret < 0)
+		return ret;
 	if (shm_unlink(name) == 0)
 		return 1;
 	return errno == ENOENT ? 0 : -errno;

@@ -79,7 +79,10 @@ int region_shm_shared(const char *prefix,
 /* Whether an object of that name exists, whether or not the caller may open it. */
 bool region_shm_exists(const char *name);
 
-/* 1 if the name was removed, 0 if there was none, or a negative errno. */
-int region_unlink(const char *name);
+/*
+ * 1 if the name was removed, 0 if there was none, -EPERM (or -EPROTO: not a regular
+ * object) if it holds an object that is not owner's, left in place; or a negative errno.
+ */
+int region_unlink(const char *name, uid_t owner);
 
 #endif

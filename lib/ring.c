@@ -554,9 +554,9 @@ void ring_close(orbit_ring_t *ring)
 	free(ring);
 }
 
-int ring_unlink(const char *shm_name)
+int ring_unlink(const char *shm_name, uid_t owner)
 {
-	return region_unlink(shm_name);
+	return region_unlink(shm_name, owner);
 }
 
 /* ---- writing ---- */

@@ -35,8 +35,11 @@ void ring_close(orbit_ring_t *ring);
  */
 int ring_probe(const char *shm_name, struct ring_config *config);
 
-/* Removes a ring's segment name: 1 removed, 0 absent, or a negative errno. */
-int ring_unlink(const char *shm_name);
+/*
+ * Removes a ring's segment name if it holds owner's object: 1 removed, 0 absent, -EPERM
+ * for another user's object (left in place), or a negative errno.
+ */
+int ring_unlink(const char *shm_name, uid_t owner);
 
 /*
  * orbit_ring_wait() for a reader whose cursor must move, not just the head: sleeps until

@@ -439,7 +439,7 @@ static int member_creates_nothing(void *arg)
 	EXPECT(orbit_fleet_join_shm(fixture_fleet_name, 1, 2, &opts, &fleet) == 0);
 	EXPECT(orbit_fleet_ring(fleet, 2, &ring) == -ENOENT);
 	EXPECT(orbit_fleet_ring(fleet, KIND, &ring) == 0);
-	EXPECT(orbit_fleet_unlink(fleet) == -EPERM);
+	EXPECT(orbit_fleet_unlink(fleet) == -EACCES); /* the sticky /dev/shm refuses */
 	orbit_fleet_leave(fleet);
 	return 0;
 }

@@ -728,6 +728,40 @@ START_TEST(test_created_by_another_user)
 }
 END_TEST
 
+/*
+ * Unlinking the fleet removes our own segments and leaves the one nobody planted under
+ * our name: even root, whom the kernel would let remove it, must not.
+ */
+START_TEST(test_unlink_leaves_planted)
+{
+	orbit_fleet_options_t opts = options(CAPACITY, layouts[_i], 0600);
+	struct planting planting = { .mode = 0600 };
+	char ours[512];
+	struct snapshot image;
+	orbit_ring_t *ring;
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "test_unlink_leaves_planted skipped: needs root\n");
+		return;
+	}
+	ring_image(&opts, &image);
+	planting.image = &image;
+	segment_path(planting.path, sizeof(planting.path));
+	ck_assert_int_eq(run_as_nobody(plant_image, &planting), 0);
+	free(image.bytes);
+	hostile_tried(1);
+	ck_assert_int_eq(orbit_fleet_join_shm(fleet_name, 0, FLEET_SIZE, &opts, &fleet), 0);
+	ck_assert_int_eq(orbit_fleet_ring(fleet, KIND + 1, &ring), 0);
+	test_segment_path(ours, sizeof(ours), fleet_name, KIND + 1);
+
+	ck_assert_int_eq(orbit_fleet_unlink(fleet), -EPERM);
+	ck_assert_int_eq(access(planting.path, F_OK), 0);
+	ck_assert_int_ne(access(ours, F_OK), 0);
+	ck_assert_int_eq(unlink(planting.path), 0);
+	ck_assert_int_eq(orbit_fleet_unlink(fleet), 0);
+}
+END_TEST
+
 struct refusal {
 	int ring;
 	int probe;
@@ -1640,6 +1674,7 @@ static Suite *segment_suite(void)
 	tcase_add_loop_test(owner, test_created_by_another_user, 0,
 			    TEST_ARRAY_SIZE(planted_modes) * TEST_ARRAY_SIZE(layouts));
 	tcase_add_loop_test(owner, test_joined_by_another_user, 0, TEST_ARRAY_SIZE(planted_modes));
+	tcase_add_loop_test(owner, test_unlink_leaves_planted, 0, TEST_ARRAY_SIZE(layouts));
 	tcase_add_loop_test(name, test_symlink_to_file, 0, TEST_ARRAY_SIZE(layouts));
 	tcase_add_loop_test(name, test_symlink_dangling, 0, TEST_ARRAY_SIZE(layouts));
 	tcase_add_loop_test(name, test_symlink_to_segment, 0, TEST_ARRAY_SIZE(layouts));
