@@ -12,23 +12,29 @@
 
 static const char cache_help[] =
 	"Usage: orbit cache [--json] [--hex] FLEET get KEY\n"
-	"       orbit cache [--ttl-ms MS] [--node N] FLEET put KEY VALUE\n"
+	"       orbit cache [--ttl-ms MS] [--node N] [--create] FLEET put KEY VALUE\n"
 	"       orbit cache [--node N] FLEET del KEY\n"
 	"\n"
 	"Read or change one key of the cache of FLEET (ring kind 200). get prints the\n"
-	"value, or fails when the key is missing, expired or deleted; put creates the\n"
-	"cache ring with the default options if the fleet has none yet.\n"
+	"value, or fails when the key is missing, expired or deleted. put creates the\n"
+	"cache ring, if the fleet has none yet, with the options its other rings share\n"
+	"(and refuses when they disagree); it makes a new fleet only with --create.\n"
 	"\n"
 	"  --ttl-ms MS  put: the entry expires after MS milliseconds (default: never)\n"
 	"  --node N     put, del: write as node N (default 0)\n"
+	"  --create     put: make the fleet, with default options, if it does not exist\n"
 	"  --hex        get: the value in hex instead of escaped text\n"
 	"  --json       get: one JSON object\n"
 	"  --help       show this help\n";
 
 static const struct option cache_options[] = {
-	{ "ttl-ms", required_argument, NULL, 't' }, { "node", required_argument, NULL, 'n' },
-	{ "hex", no_argument, NULL, 'x' },	    { "json", no_argument, NULL, 'j' },
-	{ "help", no_argument, NULL, 'h' },	    { 0 },
+	{ "ttl-ms", required_argument, NULL, 't' },
+	{ "node", required_argument, NULL, 'n' },
+	{ "hex", no_argument, NULL, 'x' },
+	{ "json", no_argument, NULL, 'j' },
+	{ "create", no_argument, NULL, 'c' },
+	{ "help", no_argument, NULL, 'h' },
+	{ 0 },
 };
 
 enum cache_op { CACHE_GET, CACHE_PUT, CACHE_DEL };
@@ -37,7 +43,7 @@ struct cache_args {
 	const char *fleet, *key, *value;
 	enum cache_op op;
 	uint64_t ttl_ms, node;
-	bool have_ttl, have_node, json, hex;
+	bool have_ttl, have_node, json, hex, create;
 };
 
 static int cache_parse_op(const char *command, const char *word, enum cache_op *op)
@@ -80,6 +86,9 @@ static int cache_parse(int argc, char **argv, struct cache_args *a)
 		case 'j':
 			a->json = true;
 			break;
+		case 'c':
+			a->create = true;
+			break;
 		case 'h':
 			return tool_help(cache_help);
 		default:
@@ -106,6 +115,8 @@ static int cache_parse(int argc, char **argv, struct cache_args *a)
 		return tool_usage_error(command, "--ttl-ms is for put");
 	if (a->have_node && a->op == CACHE_GET)
 		return tool_usage_error(command, "--node is for put and del");
+	if (a->create && a->op != CACHE_PUT)
+		return tool_usage_error(command, "--create is for put");
 	if ((a->json || a->hex) && a->op != CACHE_GET)
 		return tool_usage_error(command, "--json and --hex are for get");
 	return -1;
@@ -115,7 +126,7 @@ static int cache_get(orbit_cache_t *cache, orbit_ring_t *ring, const struct cach
 {
 	size_t size = orbit_ring_payload_max(ring), len = 0;
 	void *buf = tool_calloc(size, 1);
-	char *key, *value;
+	char *value;
 	struct json j;
 	int r = orbit_cache_get(cache, a->key, strlen(a->key), buf, size, &len);
 
@@ -127,16 +138,17 @@ static int cache_get(orbit_cache_t *cache, orbit_ring_t *ring, const struct cach
 	}
 	value = tool_escape(buf, len, a->hex);
 	if (a->json) {
-		key = tool_escape(a->key, strlen(a->key), false);
 		json_init(&j, stdout);
 		json_object_begin(&j);
 		json_field_string(&j, "fleet", a->fleet);
-		json_field_string(&j, "key", key);
+		json_field_string(&j, "key", a->key);
 		json_field_uint(&j, "len", len);
-		json_field_string(&j, "value", value);
+		if (a->hex)
+			json_field_string(&j, "value", value);
+		else
+			json_field_bytes(&j, "value", buf, len);
 		json_object_end(&j);
 		json_end_line(&j);
-		free(key);
 	} else {
 		printf("%s\n", value);
 	}
@@ -173,6 +185,8 @@ int cmd_cache(int argc, char **argv)
 	ret = cache_parse(argc, argv, &a);
 	if (ret >= 0)
 		return ret;
+	if (!a.create && !tool_fleet_exists(a.fleet))
+		return tool_no_fleet(a.fleet);
 	ret = tool_ring_open(a.fleet, ORBIT_KIND_CACHE, (uint16_t)a.node, TOOL_FLEET_SIZE,
 			     a.op == CACHE_PUT, &r);
 	/* A fleet without a cache ring holds no key: get misses, del has nothing to do. */

@@ -59,9 +59,12 @@ static void print_event(struct events_reader *e, const orbit_event_t *ev)
 		json_field_uint(&e->j, "node", orbit_id_node(ev->id));
 		json_field_uint(&e->j, "counter", orbit_id_counter(ev->id));
 		json_field_uint(&e->j, "timestamp_ms", ev->timestamp_ms);
-		json_field_string(&e->j, "topic", topic);
+		json_field_bytes(&e->j, "topic", ev->topic, ev->topic_len);
 		json_field_uint(&e->j, "len", ev->len);
-		json_field_string(&e->j, "payload", payload);
+		if (e->hex)
+			json_field_string(&e->j, "payload", payload);
+		else
+			json_field_bytes(&e->j, "payload", e->buf, ev->len);
 		json_object_end(&e->j);
 		json_end_line(&e->j);
 	} else {

@@ -117,7 +117,10 @@ static void print_frame(struct printer *p, const orbit_frame_t *f, const void *p
 	json_field_uint(&p->j, "kind", f->kind);
 	json_field_uint(&p->j, "ver", f->ver);
 	json_field_uint(&p->j, "len", f->len);
-	json_field_string(&p->j, "payload", text);
+	if (p->hex)
+		json_field_string(&p->j, "payload", text);
+	else
+		json_field_bytes(&p->j, "payload", payload, f->len);
 	json_object_end(&p->j);
 	json_end_line(&p->j);
 	free(text);

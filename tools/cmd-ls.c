@@ -1,20 +1,26 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * orbit ls and orbit stat: what the rings of this user in /dev/shm are, from
- * their files (size, owner, mode) and their headers (probe, then a read-only join).
+ * orbit ls and orbit stat: what the rings in /dev/shm are, from their files (size,
+ * owner, mode) and their headers (probe, then a join). Names come from /dev/shm,
+ * where anyone can create any name: they are escaped like frame bytes.
  */
 #include "tool.h"
 
 #include <getopt.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char ls_help[] =
-	"Usage: orbit ls [--json] [FLEET]\n"
+	"Usage: orbit ls [--all] [--json] [FLEET]\n"
 	"\n"
 	"List the rings of this user's fleets in /dev/shm (of FLEET only, if given):\n"
 	"fleet, kind, layout, capacity, payload size, head, segment bytes, owner, mode,\n"
 	"age of the last write (events, heartbeat and contest rings only) and status.\n"
+	"A fleet whose rings disagree on capacity or payload size is flagged 'mixed'.\n"
 	"\n"
+	"  --all    every user's fleets (root sees every header; a fleet is joined to\n"
+	"           read its head only where its group lets the caller in)\n"
 	"  --json   one JSON array, an object per ring\n"
 	"  --help   show this help\n";
 
@@ -33,13 +39,24 @@ static const struct option json_options[] = {
 	{ 0 },
 };
 
-/* Parses --json and --help; returns -1 to go on, else the exit status. */
-static int parse_json_options(int argc, char **argv, const char *help, bool *json)
+static const struct option ls_options[] = {
+	{ "all", no_argument, NULL, 'a' },
+	{ "json", no_argument, NULL, 'j' },
+	{ "help", no_argument, NULL, 'h' },
+	{ 0 },
+};
+
+/* Parses --json, --help and (ls only: all not NULL) --all; returns -1 to go on, else
+ * the exit status. */
+static int parse_json_options(int argc, char **argv, const char *help, bool *json, bool *all)
 {
 	int c;
 
-	while ((c = getopt_long(argc, argv, ":h", json_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":h", all ? ls_options : json_options, NULL)) != -1) {
 		switch (c) {
+		case 'a':
+			*all = true;
+			break;
 		case 'j':
 			*json = true;
 			break;
@@ -79,25 +96,24 @@ static void info_text(const struct tool_ring_info *info, struct info_text *text)
 }
 
 /* The fields ls and stat share, as members of the current JSON object. */
+static void json_field_known(struct json *j, const char *key, bool known, uint64_t v)
+{
+	if (known)
+		json_field_uint(j, key, v);
+	else
+		json_field_null(j, key);
+}
+
 static void json_ring_info(struct json *j, const struct tool_ring_info *info)
 {
-	bool ok = info->status == 0;
 	struct info_text text;
 
 	info_text(info, &text);
-	if (ok) {
-		json_field_uint(j, "layout", info->layout);
-		json_field_uint(j, "capacity", info->capacity);
-		json_field_uint(j, "payload_max", info->payload_max);
-		json_field_uint(j, "head", info->head);
-		json_field_uint(j, "oldest", oldest_counter(info));
-	} else {
-		json_field_null(j, "layout");
-		json_field_null(j, "capacity");
-		json_field_null(j, "payload_max");
-		json_field_null(j, "head");
-		json_field_null(j, "oldest");
-	}
+	json_field_known(j, "layout", info->have_header, info->layout);
+	json_field_known(j, "capacity", info->have_header, info->capacity);
+	json_field_known(j, "payload_max", info->have_header, info->payload_max);
+	json_field_known(j, "head", info->have_head, info->head);
+	json_field_known(j, "oldest", info->have_head, oldest_counter(info));
 	if (info->have_file) {
 		json_field_uint(j, "bytes", info->bytes);
 		json_field_string(j, "owner", text.owner);
@@ -113,8 +129,9 @@ static void json_ring_info(struct json *j, const struct tool_ring_info *info)
 		json_field_int(j, "last_write_age_ms", info->age_ms);
 	else
 		json_field_null(j, "last_write_age_ms");
+	json_field_uint(j, "name_uid", info->name_uid);
 	json_field_string(j, "status", tool_ring_status(info->status));
-	if (ok)
+	if (info->status == 0)
 		json_field_null(j, "error");
 	else
 		json_field_string(j, "error", tool_ring_strerror(info->status));
@@ -138,16 +155,17 @@ static void table_add_number(struct table *t, bool known, uint64_t v)
 static void table_ring_info(struct table *t, const char *fleet, uint8_t kind,
 			    const struct tool_ring_info *info)
 {
-	bool ok = info->status == 0;
+	char *name = tool_escape(fleet, strlen(fleet), false);
 	struct info_text text;
 
 	info_text(info, &text);
-	table_add(t, "%s", fleet);
+	table_add(t, "%s", name);
+	free(name);
 	table_add(t, "%u", kind);
-	table_add_number(t, ok, info->layout);
-	table_add_number(t, ok, info->capacity);
-	table_add_number(t, ok, info->payload_max);
-	table_add_number(t, ok, info->head);
+	table_add_number(t, info->have_header, info->layout);
+	table_add_number(t, info->have_header, info->capacity);
+	table_add_number(t, info->have_header, info->payload_max);
+	table_add_number(t, info->have_head, info->head);
 	table_add_number(t, info->have_file, info->bytes);
 	table_add(t, "%s", text.owner);
 	table_add(t, "%s", text.mode);
@@ -155,17 +173,72 @@ static void table_ring_info(struct table *t, const char *fleet, uint8_t kind,
 	table_add(t, "%s", tool_ring_status(info->status));
 }
 
+/* Whether segments i and k are rings of one fleet (of one user). */
+static bool same_fleet(const struct tool_segment *a, const struct tool_segment *b)
+{
+	return a->uid == b->uid && strcmp(a->fleet, b->fleet) == 0;
+}
+
+/* Flags every ring of a fleet (infos[0..n)) whose rings disagree on their geometry. */
+static void flag_mixed(struct tool_ring_info *infos, size_t n)
+{
+	const struct tool_ring_info *first = NULL;
+	bool mixed = false;
+
+	for (size_t i = 0; i < n; i++) {
+		if (!infos[i].have_header)
+			continue;
+		if (!first)
+			first = &infos[i];
+		else if (infos[i].capacity != first->capacity ||
+			 infos[i].payload_max != first->payload_max)
+			mixed = true;
+	}
+	for (size_t i = 0; mixed && i < n; i++)
+		if (infos[i].status == 0)
+			infos[i].status = TOOL_ERR_MIXED;
+}
+
+static void ls_print(const struct tool_segment *segments, const struct tool_ring_info *infos,
+		     size_t count, bool json)
+{
+	struct table t;
+	struct json j;
+
+	table_init(&t, ls_columns, sizeof(ls_columns) / sizeof(ls_columns[0]));
+	json_init(&j, stdout);
+	if (json)
+		json_array_begin(&j);
+	for (size_t i = 0; i < count; i++) {
+		if (!json) {
+			table_ring_info(&t, segments[i].fleet, segments[i].kind, &infos[i]);
+			continue;
+		}
+		json_object_begin(&j);
+		json_field_string(&j, "fleet", segments[i].fleet);
+		json_field_uint(&j, "kind", segments[i].kind);
+		json_ring_info(&j, &infos[i]);
+		json_object_end(&j);
+	}
+	if (json) {
+		json_array_end(&j);
+		json_end_line(&j);
+	} else {
+		table_print(&t, stdout, true);
+	}
+	table_free(&t);
+}
+
 int cmd_ls(int argc, char **argv)
 {
 	struct tool_segment *segments;
+	struct tool_ring_info *infos;
+	bool json = false, all = false;
 	const char *fleet = NULL;
-	bool json = false;
-	struct table t;
-	struct json j;
-	size_t count;
+	size_t count, start = 0;
 	int r;
 
-	r = parse_json_options(argc, argv, ls_help, &json);
+	r = parse_json_options(argc, argv, ls_help, &json, &all);
 	if (r >= 0)
 		return r;
 	if (argc - optind > 1)
@@ -175,39 +248,23 @@ int cmd_ls(int argc, char **argv)
 		if (!tool_fleet_name_ok(argv[0], fleet))
 			return TOOL_EXIT_USAGE;
 	}
-	r = tool_segments_find(fleet, &segments, &count);
+	r = tool_segments_find(fleet, all, &segments, &count);
 	if (r < 0)
-		return tool_error("cannot read /dev/shm: %s", strerror(-r));
+		return tool_error("cannot read " TOOL_SHM_DIR ": %s", strerror(-r));
 	if (fleet && count == 0) {
 		tool_segments_free(segments, count);
-		return tool_error("no fleet %s", fleet);
+		return tool_no_fleet(fleet);
 	}
-
-	table_init(&t, ls_columns, sizeof(ls_columns) / sizeof(ls_columns[0]));
-	json_init(&j, stdout);
-	if (json)
-		json_array_begin(&j);
+	infos = tool_calloc(count ? count : 1, sizeof(*infos));
 	for (size_t i = 0; i < count; i++) {
-		struct tool_ring_info info;
-
-		tool_ring_info(segments[i].fleet, segments[i].kind, &info);
-		if (json) {
-			json_object_begin(&j);
-			json_field_string(&j, "fleet", segments[i].fleet);
-			json_field_uint(&j, "kind", segments[i].kind);
-			json_ring_info(&j, &info);
-			json_object_end(&j);
-		} else {
-			table_ring_info(&t, segments[i].fleet, segments[i].kind, &info);
+		tool_ring_info(segments[i].fleet, segments[i].kind, segments[i].uid, &infos[i]);
+		if (i + 1 == count || !same_fleet(&segments[i], &segments[i + 1])) {
+			flag_mixed(infos + start, i + 1 - start);
+			start = i + 1;
 		}
 	}
-	if (json) {
-		json_array_end(&j);
-		json_end_line(&j);
-	} else {
-		table_print(&t, stdout, true);
-	}
-	table_free(&t);
+	ls_print(segments, infos, count, json);
+	free(infos);
 	tool_segments_free(segments, count);
 	return TOOL_EXIT_OK;
 }
@@ -259,7 +316,7 @@ int cmd_stat(int argc, char **argv)
 	struct json j;
 	int r;
 
-	r = parse_json_options(argc, argv, stat_help, &json);
+	r = parse_json_options(argc, argv, stat_help, &json, NULL);
 	if (r >= 0)
 		return r;
 	if (argc - optind != 2)
@@ -268,7 +325,7 @@ int cmd_stat(int argc, char **argv)
 	if (!tool_fleet_name_ok(argv[0], fleet) || !tool_kind_ok(argv[0], argv[optind + 1], &kind))
 		return TOOL_EXIT_USAGE;
 
-	tool_ring_info(fleet, kind, &info);
+	tool_ring_info(fleet, kind, tool_owner(), &info);
 	if (info.status < 0)
 		return tool_ring_error(fleet, kind, info.status);
 	if (!json) {

@@ -1,24 +1,63 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The fleets of this user as the orbit tool sees them: segment names found in
- * /dev/shm, rings joined with the options their headers give (orbit_fleet_probe),
- * and what a failure to probe or join means, in words.
+ * Fleets as the orbit tool sees them: whose fleets it looks at (the caller's, or
+ * --owner's), segment names found in /dev/shm, rings joined with the options their
+ * headers give (orbit_fleet_probe), and what a failure means, in words.
  */
 #include "tool.h"
 
 #include <dirent.h>
 #include <errno.h>
+#include <getopt.h>
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
-#include <getopt.h>
 #include <unistd.h>
 
-/* Where glibc's shm_open keeps POSIX shared-memory objects on Linux. */
-#define SHM_DIR	       "/dev/shm"
 #define SEGMENT_PREFIX "orbit-"
+
+static bool owner_set;
+static uid_t owner_uid;
+
+void tool_set_owner(uid_t uid)
+{
+	owner_set = true;
+	owner_uid = uid;
+}
+
+uid_t tool_owner(void)
+{
+	return owner_set ? owner_uid : geteuid();
+}
+
+int tool_parse_user(const char *text, uid_t *uid)
+{
+	struct passwd pw, *found = NULL;
+	char scratch[1024];
+	uint64_t v;
+
+	if (getpwnam_r(text, &pw, scratch, sizeof(scratch), &found) == 0 && found) {
+		*uid = found->pw_uid;
+		return 0;
+	}
+	/* (uid_t)-1 means "no change" to the calls that take a uid: never a user. */
+	if (tool_parse_u64(text, UINT32_MAX - 1, &v) < 0)
+		return -EINVAL;
+	*uid = (uid_t)v;
+	return 0;
+}
+
+/* Another user's fleet is joined through its group, read-write: the mode says so. */
+static void owner_options(uid_t owner, orbit_fleet_options_t *opts)
+{
+	if (owner == geteuid())
+		return;
+	opts->flags |= ORBIT_FLEET_OWNER;
+	opts->owner = owner;
+	opts->mode = 0660;
+}
 
 static bool all_digits(const char *s, size_t len)
 {
@@ -28,35 +67,42 @@ static bool all_digits(const char *s, size_t len)
 	return len > 0;
 }
 
+/* Decimal as liborbit writes it (no leading zero) up to max, into *value. */
+static bool decimal(const char *s, size_t len, uint64_t max, uint64_t *value)
+{
+	uint64_t v = 0;
+
+	if (len == 0 || len > 10 || !all_digits(s, len) || (len > 1 && s[0] == '0'))
+		return false;
+	for (size_t i = 0; i < len; i++)
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	*value = v;
+	return v <= max;
+}
+
 /*
  * Splits "orbit-{fleet}-{kind}-{uid}" from the right (a fleet name may hold '-';
- * kind and uid are decimal, written as liborbit writes them) and keeps names of
- * this user. Returns the fleet name's length, or 0 for any other name.
+ * kind and uid are decimal, written as liborbit writes them). Returns the fleet
+ * name's length, or 0 for any other name. Nothing else about the name is trusted:
+ * anyone can create one, holding any byte.
  */
-static size_t segment_parse(const char *name, const char *uid, uint8_t *kind)
+static size_t segment_parse(const char *name, uint8_t *kind, uid_t *uid)
 {
 	const char *fleet = name + strlen(SEGMENT_PREFIX);
 	const char *uid_dash = strrchr(name, '-');
 	const char *kind_dash;
-	unsigned v = 0;
-	size_t kind_len;
+	uint64_t k, u;
 
 	if (strncmp(name, SEGMENT_PREFIX, strlen(SEGMENT_PREFIX)) != 0 || !uid_dash ||
-	    uid_dash < fleet || strcmp(uid_dash + 1, uid) != 0)
+	    uid_dash < fleet || !decimal(uid_dash + 1, strlen(uid_dash + 1), UINT32_MAX - 1, &u))
 		return 0;
 	for (kind_dash = uid_dash - 1; kind_dash >= fleet && *kind_dash != '-'; kind_dash--)
 		;
-	if (kind_dash <= fleet)
+	if (kind_dash <= fleet ||
+	    !decimal(kind_dash + 1, (size_t)(uid_dash - kind_dash - 1), UINT8_MAX, &k))
 		return 0;
-	kind_len = (size_t)(uid_dash - kind_dash - 1);
-	if (kind_len > 3 || !all_digits(kind_dash + 1, kind_len) ||
-	    (kind_len > 1 && kind_dash[1] == '0'))
-		return 0;
-	for (size_t i = 0; i < kind_len; i++)
-		v = v * 10 + (unsigned)(kind_dash[1 + i] - '0');
-	if (v > UINT8_MAX)
-		return 0;
-	*kind = (uint8_t)v;
+	*kind = (uint8_t)k;
+	*uid = (uid_t)u;
 	return (size_t)(kind_dash - fleet);
 }
 
@@ -65,28 +111,32 @@ static int segment_compare(const void *a, const void *b)
 	const struct tool_segment *x = a, *y = b;
 	int by_fleet = strcmp(x->fleet, y->fleet);
 
-	return by_fleet ? by_fleet : (int)x->kind - (int)y->kind;
+	if (by_fleet)
+		return by_fleet;
+	if (x->uid != y->uid)
+		return x->uid < y->uid ? -1 : 1;
+	return (int)x->kind - (int)y->kind;
 }
 
-int tool_segments_find(const char *fleet, struct tool_segment **segments, size_t *count)
+int tool_segments_find(const char *fleet, bool all_users, struct tool_segment **segments,
+		       size_t *count)
 {
 	struct tool_segment *found = NULL;
 	size_t n = 0, capacity = 0;
 	struct dirent *entry;
-	char uid[24];
 	DIR *dir;
 
-	snprintf(uid, sizeof(uid), "%lu", (unsigned long)geteuid());
-	dir = opendir(SHM_DIR);
+	dir = opendir(TOOL_SHM_DIR);
 	if (!dir)
 		return -errno;
 	while ((entry = readdir(dir))) {
 		const char *name = entry->d_name;
 		size_t fleet_len;
 		uint8_t kind;
+		uid_t uid;
 
-		fleet_len = segment_parse(name, uid, &kind);
-		if (!fleet_len)
+		fleet_len = segment_parse(name, &kind, &uid);
+		if (!fleet_len || (!all_users && uid != tool_owner()))
 			continue;
 		name += strlen(SEGMENT_PREFIX);
 		if (fleet && (strlen(fleet) != fleet_len || strncmp(fleet, name, fleet_len) != 0))
@@ -100,6 +150,7 @@ int tool_segments_find(const char *fleet, struct tool_segment **segments, size_t
 		found[n].fleet = strndup(name, fleet_len);
 		if (!found[n].fleet)
 			tool_oom();
+		found[n].uid = uid;
 		found[n++].kind = kind;
 	}
 	closedir(dir);
@@ -122,10 +173,58 @@ bool tool_fleet_exists(const char *fleet)
 	struct tool_segment *segments;
 	size_t count;
 
-	if (tool_segments_find(fleet, &segments, &count) < 0)
+	if (tool_segments_find(fleet, false, &segments, &count) < 0)
 		return false;
 	tool_segments_free(segments, count);
 	return count > 0;
+}
+
+static void user_text(uid_t uid, char *buf, size_t size)
+{
+	char name[64];
+
+	tool_user_name(uid, name, sizeof(name));
+	snprintf(buf, size, "%s (uid %lu)", name, (unsigned long)uid);
+}
+
+/* Names the other users who have a fleet of that name, and how to look at theirs. */
+static void hint_other_owners(const char *fleet)
+{
+	struct tool_segment *segments;
+	char who[128], path[512];
+	size_t count;
+	struct stat st;
+
+	if (tool_segments_find(fleet, true, &segments, &count) < 0)
+		return;
+	for (size_t i = 0; i < count; i++) {
+		if (segments[i].uid == tool_owner() ||
+		    (i > 0 && segments[i].uid == segments[i - 1].uid))
+			continue;
+		tool_segment_path(fleet, segments[i].kind, segments[i].uid, path, sizeof(path));
+		user_text(segments[i].uid, who, sizeof(who));
+		if (lstat(path, &st) == 0)
+			fprintf(stderr,
+				"  %s has one: %s, owner %lu, mode %04o; 'orbit --owner %lu ...' "
+				"looks at it\n",
+				who, path, (unsigned long)st.st_uid, (unsigned)(st.st_mode & 07777),
+				(unsigned long)segments[i].uid);
+	}
+	tool_segments_free(segments, count);
+}
+
+int tool_no_fleet(const char *fleet)
+{
+	char who[128];
+
+	if (owner_set && owner_uid != geteuid()) {
+		user_text(owner_uid, who, sizeof(who));
+		tool_error("no fleet %s of %s", fleet, who);
+	} else {
+		tool_error("no fleet %s", fleet);
+	}
+	hint_other_owners(fleet);
+	return TOOL_EXIT_ERROR;
 }
 
 int tool_existing_fleet_operand(const char *command, int argc, char **argv, const char **fleet)
@@ -136,14 +235,14 @@ int tool_existing_fleet_operand(const char *command, int argc, char **argv, cons
 	if (!tool_fleet_name_ok(command, *fleet))
 		return TOOL_EXIT_USAGE;
 	if (!tool_fleet_exists(*fleet))
-		return tool_error("no fleet %s", *fleet);
+		return tool_no_fleet(*fleet);
 	return 0;
 }
 
-static void segment_path(const char *fleet, uint8_t kind, char *buf, size_t size)
+void tool_segment_path(const char *fleet, uint8_t kind, uid_t uid, char *buf, size_t size)
 {
-	snprintf(buf, size, SHM_DIR "/" SEGMENT_PREFIX "%s-%u-%lu", fleet, kind,
-		 (unsigned long)geteuid());
+	snprintf(buf, size, TOOL_SHM_DIR "/" SEGMENT_PREFIX "%s-%u-%lu", fleet, kind,
+		 (unsigned long)uid);
 }
 
 /* A segment whose header is not written yet may be being created: give its creator a
@@ -163,19 +262,72 @@ static int probe_settled(const char *fleet, uint8_t kind, orbit_fleet_options_t 
 	return r;
 }
 
-int tool_ring_open(const char *fleet, uint8_t kind, uint16_t node, uint16_t size, bool create,
-		   struct tool_ring *out)
+/* The options of one ring of uid's fleet, as its header gives them. */
+static int probe_of(const char *fleet, uint8_t kind, uid_t uid, orbit_fleet_options_t *opts)
 {
-	orbit_fleet_options_t opts = ORBIT_FLEET_OPTIONS_INIT;
-	int r = probe_settled(fleet, kind, &opts);
+	*opts = (orbit_fleet_options_t)ORBIT_FLEET_OPTIONS_INIT;
+	owner_options(uid, opts);
+	return orbit_fleet_probe(fleet, kind, opts);
+}
 
-	/* Without create, a ring that is not there is an answer, not a ring to make. */
-	if (r < 0 && !(r == -ENOENT && create))
-		return r;
+static bool same_geometry(const orbit_fleet_options_t *a, const orbit_fleet_options_t *b)
+{
+	return a->capacity == b->capacity && a->payload_max == b->payload_max;
+}
+
+int tool_fleet_options(const char *fleet, orbit_fleet_options_t *opts)
+{
+	struct tool_segment *segments;
+	size_t count, agreed = 0;
+	int r = tool_segments_find(fleet, false, &segments, &count);
+
 	if (r < 0)
-		opts = (orbit_fleet_options_t)ORBIT_FLEET_OPTIONS_INIT;
+		return r;
+	for (size_t i = 0; i < count && r == 0; i++) {
+		orbit_fleet_options_t ring;
+
+		/* A ring that cannot be read (being created, damaged) says nothing. */
+		if (probe_of(fleet, segments[i].kind, tool_owner(), &ring) < 0)
+			continue;
+		if (agreed++ == 0)
+			*opts = ring;
+		else if (!same_geometry(opts, &ring))
+			r = TOOL_ERR_MIXED;
+	}
+	tool_segments_free(segments, count);
+	return r < 0 ? r : agreed ? 0 : -ENOENT;
+}
+
+/*
+ * The options a ring joins with: its own header's, or for a ring to create, those of
+ * the fleet's other rings (a fleet's rings must agree), or for a new fleet, defaults.
+ */
+static int ring_options(const char *fleet, uint8_t kind, bool create, orbit_fleet_options_t *opts)
+{
+	int r;
+
+	*opts = (orbit_fleet_options_t)ORBIT_FLEET_OPTIONS_INIT;
+	owner_options(tool_owner(), opts);
+	r = probe_settled(fleet, kind, opts);
+	/* Without create, a ring that is not there is an answer, not a ring to make. */
+	if (r != -ENOENT || !create)
+		return r;
+	r = tool_fleet_options(fleet, opts);
+	if (r != -ENOENT)
+		return r;
+	*opts = (orbit_fleet_options_t)ORBIT_FLEET_OPTIONS_INIT;
+	owner_options(tool_owner(), opts);
+	return 0;
+}
+
+/* Joins the fleet with opts, as node of size, and opens ring kind of it. */
+static int ring_join(const char *fleet, uint8_t kind, uint16_t node, uint16_t size,
+		     const orbit_fleet_options_t *opts, struct tool_ring *out)
+{
+	int r;
+
 	*out = (struct tool_ring){ 0 };
-	r = orbit_fleet_join_shm(fleet, node, size, &opts, &out->fleet);
+	r = orbit_fleet_join_shm(fleet, node, size, opts, &out->fleet);
 	if (r < 0)
 		return r;
 	r = orbit_fleet_ring(out->fleet, kind, &out->ring);
@@ -184,6 +336,15 @@ int tool_ring_open(const char *fleet, uint8_t kind, uint16_t node, uint16_t size
 		out->fleet = NULL;
 	}
 	return r;
+}
+
+int tool_ring_open(const char *fleet, uint8_t kind, uint16_t node, uint16_t size, bool create,
+		   struct tool_ring *out)
+{
+	orbit_fleet_options_t opts;
+	int r = ring_options(fleet, kind, create, &opts);
+
+	return r < 0 ? r : ring_join(fleet, kind, node, size, &opts, out);
 }
 
 void tool_ring_close(struct tool_ring *r)
@@ -210,6 +371,9 @@ const char *tool_ring_strerror(int err)
 		return "a symbolic link";
 	case ETIMEDOUT:
 		return "held locked by its creator";
+	case -TOOL_ERR_MIXED:
+		return "the fleet's rings disagree on capacity or payload size, so a new ring's "
+		       "options would be a guess";
 	default:
 		return strerror(-err);
 	}
@@ -236,6 +400,8 @@ const char *tool_ring_status(int err)
 		return "locked";
 	case EINVAL:
 		return "bad-name";
+	case -TOOL_ERR_MIXED:
+		return "mixed";
 	default:
 		return "error";
 	}
@@ -261,7 +427,7 @@ static const char *kind_suffix(uint8_t kind)
 int tool_ring_error(const char *fleet, uint8_t kind, int err)
 {
 	if (err == -ENOENT && !tool_fleet_exists(fleet))
-		return tool_error("no fleet %s", fleet);
+		return tool_no_fleet(fleet);
 	if (err == -ENOENT)
 		return tool_error("fleet %s has no ring of kind %u%s", fleet, kind,
 				  kind_suffix(kind));
@@ -291,15 +457,15 @@ static void ring_info_age(orbit_ring_t *ring, uint8_t kind, struct tool_ring_inf
 	info->age_ms = (int64_t)(tool_unix_ms() - frame.ver);
 }
 
-void tool_ring_info(const char *fleet, uint8_t kind, struct tool_ring_info *info)
+void tool_ring_info(const char *fleet, uint8_t kind, uid_t uid, struct tool_ring_info *info)
 {
-	orbit_fleet_options_t opts = ORBIT_FLEET_OPTIONS_INIT;
+	orbit_fleet_options_t opts;
 	char path[512];
 	struct tool_ring r;
 	struct stat st;
 
-	*info = (struct tool_ring_info){ 0 };
-	segment_path(fleet, kind, path, sizeof(path));
+	*info = (struct tool_ring_info){ .name_uid = uid };
+	tool_segment_path(fleet, kind, uid, path, sizeof(path));
 	if (lstat(path, &st) == 0) {
 		info->have_file = true;
 		info->bytes = (uint64_t)st.st_size;
@@ -307,14 +473,18 @@ void tool_ring_info(const char *fleet, uint8_t kind, struct tool_ring_info *info
 		info->mode = st.st_mode & 07777;
 	}
 	/* A listing is a snapshot: a segment being created is shown so, not waited for. */
-	info->status = orbit_fleet_probe(fleet, kind, &opts);
-	if (info->status == 0)
-		info->status = tool_ring_open(fleet, kind, 0, TOOL_FLEET_SIZE, false, &r);
+	info->status = probe_of(fleet, kind, uid, &opts);
 	if (info->status < 0)
 		return;
-	info->capacity = orbit_ring_capacity(r.ring);
-	info->payload_max = orbit_ring_payload_max(r.ring);
+	info->have_header = true;
+	info->capacity = opts.capacity;
+	info->payload_max = opts.payload_max;
 	info->layout = info->payload_max == 256 ? 1 : 2;
+	/* Another user's fleet that is not shared with our group shows its header only. */
+	info->status = ring_join(fleet, kind, 0, TOOL_FLEET_SIZE, &opts, &r);
+	if (info->status < 0)
+		return;
+	info->have_head = true;
 	info->head = orbit_ring_head(r.ring);
 	ring_info_age(r.ring, kind, info);
 	tool_ring_close(&r);

@@ -30,7 +30,9 @@ static const struct command commands[] = {
 static void usage(FILE *out)
 {
 	fputs("Usage: orbit [--help | --version]\n"
-	      "       orbit COMMAND [OPTION...] [ARG...]\n"
+	      "       orbit [--owner USER] COMMAND [OPTION...] [ARG...]\n"
+	      "\n"
+	      "  --owner USER  look at USER's fleets instead of your own\n"
 	      "\n"
 	      "Commands:\n",
 	      out);
@@ -39,10 +41,42 @@ static void usage(FILE *out)
 	fputs("\n'orbit COMMAND --help' describes a command; orbit(1) describes them all.\n", out);
 }
 
+/* Takes "--owner USER" or "--owner=USER" off the front of argv. -1 to go on, else the exit status. */
+static int parse_owner(int *argc, char ***argv)
+{
+	const char *arg = *argc > 1 ? (*argv)[1] : "", *user;
+	int used = 2;
+	uid_t uid;
+
+	if (strncmp(arg, "--owner=", 8) == 0) {
+		user = arg + 8;
+		used = 1;
+	} else if (strcmp(arg, "--owner") == 0) {
+		if (*argc < 3) {
+			tool_error("--owner wants a USER");
+			return TOOL_EXIT_USAGE;
+		}
+		user = (*argv)[2];
+	} else {
+		return -1;
+	}
+	if (tool_parse_user(user, &uid) < 0) {
+		tool_error("--owner: no user '%s'", user);
+		return TOOL_EXIT_USAGE;
+	}
+	tool_set_owner(uid);
+	*argc -= used;
+	*argv += used;
+	return -1;
+}
+
 int main(int argc, char **argv)
 {
+	int r = parse_owner(&argc, &argv);
 	const char *name = argc > 1 ? argv[1] : NULL;
 
+	if (r >= 0)
+		return r;
 	if (!name) {
 		usage(stderr);
 		return TOOL_EXIT_USAGE;

@@ -172,19 +172,23 @@ static size_t utf8_sequence(const uint8_t *p, size_t left)
 	return n;
 }
 
-/* Writes s as a JSON string: quotes, backslashes and control characters escaped,
- * bytes that are not UTF-8 replaced by U+FFFD, so the output is always valid JSON. */
-static void json_write_string(FILE *out, const char *s)
+/*
+ * Writes bytes as a JSON string: valid UTF-8 as text, with quotes, backslashes and
+ * control characters escaped. A byte that is not part of valid UTF-8 is written as
+ * the lone surrogate U+DC80..U+DCFF that stands for it in Python's "surrogateescape"
+ * (PEP 383), so no byte is lost and none is escaped twice: a reader gets the exact
+ * bytes back with s.encode("utf-8", "surrogateescape").
+ */
+static void json_write_bytes(FILE *out, const void *data, size_t left)
 {
-	const uint8_t *p = (const uint8_t *)s;
-	size_t left = strlen(s);
+	const uint8_t *p = data;
 
 	fputc('"', out);
 	while (left) {
 		size_t n = utf8_sequence(p, left);
 
 		if (n == 0) {
-			fputs("\\ufffd", out);
+			fprintf(out, "\\udc%02x", *p);
 			n = 1;
 		} else if (*p == '"' || *p == '\\') {
 			fprintf(out, "\\%c", *p);
@@ -208,15 +212,20 @@ static void json_write_string(FILE *out, const char *s)
 void json_key(struct json *j, const char *key)
 {
 	json_separate(j);
-	json_write_string(j->out, key);
+	json_write_bytes(j->out, key, strlen(key));
 	fputc(':', j->out);
 	j->after_key = true;
 }
 
 void json_string(struct json *j, const char *s)
 {
+	json_bytes(j, s, strlen(s));
+}
+
+void json_bytes(struct json *j, const void *data, size_t len)
+{
 	json_separate(j);
-	json_write_string(j->out, s);
+	json_write_bytes(j->out, data, len);
 }
 
 void json_uint(struct json *j, uint64_t v)
@@ -263,6 +272,12 @@ void json_field_string(struct json *j, const char *key, const char *s)
 {
 	json_key(j, key);
 	json_string(j, s);
+}
+
+void json_field_bytes(struct json *j, const char *key, const void *data, size_t len)
+{
+	json_key(j, key);
+	json_bytes(j, data, len);
 }
 
 void json_field_uint(struct json *j, const char *key, uint64_t v)

@@ -2,7 +2,7 @@
 /*
  * The orbit tool's commands and the helpers they share: errors and arguments
  * (tool.c), text tables and JSON (output.c), and finding, probing and joining
- * the fleets of this user in /dev/shm (fleets.c). Public API only.
+ * fleets in /dev/shm (fleets.c). Public API only.
  */
 #ifndef ORBIT_TOOL_H
 #define ORBIT_TOOL_H
@@ -149,6 +149,8 @@ void json_array_begin(struct json *j);
 void json_array_end(struct json *j);
 void json_key(struct json *j, const char *key);
 void json_string(struct json *j, const char *s);
+/* Bytes as a string: UTF-8 as text, other bytes as U+DC80..U+DCFF (surrogateescape). */
+void json_bytes(struct json *j, const void *data, size_t len);
 void json_uint(struct json *j, uint64_t v);
 void json_int(struct json *j, int64_t v);
 void json_double(struct json *j, double v); /* up to 15 significant digits; NaN, inf: null */
@@ -159,6 +161,7 @@ void json_end_line(struct json *j);
 
 /* A key and its value, inside an object. */
 void json_field_string(struct json *j, const char *key, const char *s);
+void json_field_bytes(struct json *j, const char *key, const void *data, size_t len);
 void json_field_uint(struct json *j, const char *key, uint64_t v);
 void json_field_int(struct json *j, const char *key, int64_t v);
 void json_field_double(struct json *j, const char *key, double v);
@@ -166,24 +169,58 @@ void json_field_null(struct json *j, const char *key);
 
 /* ---- fleets in /dev/shm (fleets.c) ---- */
 
+/* Where glibc's shm_open keeps POSIX shared-memory objects on Linux. */
+#define TOOL_SHM_DIR "/dev/shm"
+
 /* Joins large enough for every node number 0..65534 a ring can carry. */
 #define TOOL_FLEET_SIZE 65535
 
-/* The segment name of one ring of this user: /dev/shm/orbit-{fleet}-{kind}-{uid}. */
+/* The tool's own error: a fleet's rings disagree on their geometry. Not an errno. */
+#define TOOL_ERR_MIXED (-4096)
+
+/*
+ * Whose fleets the commands look at: the caller's (geteuid), unless --owner named
+ * another user. Names carry the owner's uid and its segments must be its own.
+ */
+void tool_set_owner(uid_t uid);
+uid_t tool_owner(void);
+
+/* A user name or a decimal uid. 0 or -EINVAL. */
+int tool_parse_user(const char *text, uid_t *uid);
+
+/* The segment name of one ring, as liborbit makes it: orbit-{fleet}-{kind}-{uid}. */
 struct tool_segment {
-	char *fleet;
+	char *fleet; /* as found in /dev/shm: any bytes but '/' and NUL */
 	uint8_t kind;
+	uid_t uid; /* from the name, not the object's owner */
 };
 
 /*
- * The rings of this user in /dev/shm, of one fleet or (fleet NULL) all, sorted
- * by fleet then kind. 0, or a negative errno when /dev/shm cannot be read.
+ * The rings in /dev/shm of the owner (or with all_users, of every user), of one
+ * fleet or (fleet NULL) all, sorted by fleet, uid, kind. 0, or a negative errno
+ * when /dev/shm cannot be read.
  */
-int tool_segments_find(const char *fleet, struct tool_segment **segments, size_t *count);
+int tool_segments_find(const char *fleet, bool all_users, struct tool_segment **segments,
+		       size_t *count);
 void tool_segments_free(struct tool_segment *segments, size_t count);
 
-/* Whether any segment of the fleet exists (false too when /dev/shm cannot be read). */
+/* /dev/shm/orbit-{fleet}-{kind}-{uid} */
+void tool_segment_path(const char *fleet, uint8_t kind, uid_t uid, char *buf, size_t size);
+
+/* Whether any segment of the owner's fleet exists (false too when /dev/shm cannot be read). */
 bool tool_fleet_exists(const char *fleet);
+
+/*
+ * Says "no fleet F" (of whom, under --owner) and names the other users that have a
+ * fleet of that name, with path, owner and mode. Returns TOOL_EXIT_ERROR.
+ */
+int tool_no_fleet(const char *fleet);
+
+/*
+ * The options the owner's fleet's rings share (orbit_fleet_probe of each), for a new
+ * ring to agree with them. 0, -ENOENT (no readable ring), TOOL_ERR_MIXED, or an errno.
+ */
+int tool_fleet_options(const char *fleet, orbit_fleet_options_t *opts);
 
 /*
  * The one operand of a command that takes just FLEET (after getopt): a valid name of a
@@ -198,10 +235,12 @@ struct tool_ring {
 };
 
 /*
- * Joins the fleet as node of size with the options that fit its existing ring
- * of that kind (orbit_fleet_probe), and opens that ring. With create, a ring
- * that does not exist yet is created with the default options. 0 or a negative
- * errno (-ENOENT: no such ring).
+ * Joins the owner's fleet as node of size with the options that fit its existing
+ * ring of that kind (orbit_fleet_probe), and opens that ring. With create, a ring
+ * that does not exist yet is created with the options of the fleet's other rings
+ * (TOOL_ERR_MIXED if they disagree), or the defaults when the fleet has none:
+ * callers that must not make a fleet check tool_fleet_exists first. 0 or a
+ * negative errno (-ENOENT: no such ring).
  */
 int tool_ring_open(const char *fleet, uint8_t kind, uint16_t node, uint16_t size, bool create,
 		   struct tool_ring *out);
@@ -223,19 +262,23 @@ int tool_ring_error(const char *fleet, uint8_t kind, int err);
 /* What ls and stat show about one ring; fields past status are valid only as flagged. */
 struct tool_ring_info {
 	int status;	/* 0, or the probe / join error */
-	bool have_file; /* bytes, uid, mode */
+	uid_t name_uid; /* the uid its name carries */
+	bool have_file; /* bytes, uid, mode: the object's */
 	uint64_t bytes;
 	uid_t uid;
 	mode_t mode;
-	unsigned layout; /* these and head: status == 0 */
+	bool have_header; /* layout, capacity, payload_max: the probe read them */
+	unsigned layout;
 	uint32_t capacity;
 	uint32_t payload_max;
+	bool have_head; /* head: the ring was joined */
 	uint64_t head;
 	bool have_age; /* age of the head frame's time, for kinds that carry one */
 	int64_t age_ms;
 };
 
-void tool_ring_info(const char *fleet, uint8_t kind, struct tool_ring_info *info);
+/* Ring kind of uid's fleet: its file, its header, then (if it may be joined) its head. */
+void tool_ring_info(const char *fleet, uint8_t kind, uid_t uid, struct tool_ring_info *info);
 
 /* The owner's user name, or the uid in decimal. */
 void tool_user_name(uid_t uid, char *buf, size_t size);
