@@ -640,6 +640,187 @@ class RemoveTest(ToolTest):
         self.assertEqual(segment_kinds(other), [7])
 
 
+
+NOBODY = 65534
+
+
+def as_nobody():
+    os.setgroups([])
+    os.setgid(NOBODY)
+    os.setuid(NOBODY)
+
+
+def needs_root(test):
+    """Planting another user's segments needs root; CI runs the suite as root."""
+    return unittest.skipUnless(os.geteuid() == 0, "needs root to act as another user")(test)
+
+
+class HostileTest(ToolTest):
+    """Anyone can create any name in /dev/shm and write any bytes into a frame."""
+
+    NAMES = [b"x\nforged  7  1  1024  256  0  327808  root  0600  -  ok\nx",
+             b"\x1b]0;pwned\x07\x1b[31mred", b"caf\xc3\xa9\xff"]
+
+    def setUp(self):
+        super().setUp()
+        self.planted = []
+        for i, name in enumerate(self.NAMES):
+            fleet = self.fleet.encode() + b"-" + name
+            path = b"%s/orbit-%s-%d-%d" % (SHM.encode(), fleet, i, UID)
+            with open(path, "wb") as f:
+                f.write(b"\0" * 64)
+            self.planted.append((fleet, path))
+
+    def tearDown(self):
+        for _, path in self.planted:
+            os.unlink(path)
+        super().tearDown()
+
+    def ls_rows(self):
+        proc = subprocess.run([ORBIT, "ls"], capture_output=True, timeout=RUN_TIMEOUT_S)
+        self.assertEqual(proc.returncode, 0)
+        return proc.stdout
+
+    def test_ls_escapes_names(self):
+        out = self.ls_rows()
+        # No control byte of a name reaches the terminal; every row is one of ours.
+        self.assertFalse(any(b < 0x20 and b != 0x0a for b in out), out)
+        self.assertTrue(all(b < 0x80 for b in out), out)
+        lines = out.decode().splitlines()
+        rows = self.tool_json("ls", "--json")
+        # The forged row is not a row: it is inside the escaped name of one.
+        self.assertFalse([line for line in lines if line.startswith("forged")])
+        for fleet, _ in self.planted:
+            self.assertEqual(sum(1 for line in lines
+                                 if line.startswith(unescape_prefix(fleet))), 1, fleet)
+        got = {json_bytes(r["fleet"]): r for r in rows}
+        for fleet, _ in self.planted:
+            self.assertEqual(got[fleet]["status"], "bad-name")
+
+    def test_frames_escaped_in_text_exact_in_json(self):
+        payload = b"\x1b[2J\x1b]0;t\x07\r\n\xff caf\xc3\xa9"
+        self.run_tool("cache", "--create", self.fleet, "put", "k", payload)
+        out = subprocess.run([ORBIT, "dump", self.fleet, "200"], capture_output=True,
+                             timeout=RUN_TIMEOUT_S).stdout
+        self.assertFalse(any(b < 0x20 and b != 0x0a for b in out), out)
+        self.assertEqual(out.count(b"\n"), 1)
+        (frame,) = self.tool_json_lines("dump", "--json", self.fleet, "200")
+        self.assertTrue(json_bytes(frame["payload"]).endswith(payload))
+        raw = subprocess.run([ORBIT, "cache", "--json", self.fleet, "get", "k"],
+                             capture_output=True, timeout=RUN_TIMEOUT_S).stdout
+        # Text stays text, once: "café" as UTF-8, the lone 0xff as \udcff.
+        self.assertIn(b"caf\xc3\xa9", raw)
+        self.assertIn(b"\\udcff", raw)
+        self.assertEqual(json_bytes(json.loads(raw)["value"]), payload)
+
+
+def unescape_prefix(fleet):
+    """How the tool's text shows a name: the escaping tool_escape applies."""
+    out = ""
+    for b in fleet:
+        if b == 0x5c:
+            out += "\\\\"
+        elif b in (0x0a, 0x0d, 0x09):
+            out += {0x0a: "\\n", 0x0d: "\\r", 0x09: "\\t"}[b]
+        elif 0x20 <= b < 0x7f:
+            out += chr(b)
+        else:
+            out += "\\x%02x" % b
+    return out
+
+
+class OwnerTest(ToolTest):
+    """What belongs to whom: rm, --owner, ls --all and the hints, with a second user."""
+
+    def plant_as_nobody(self, kind):
+        path = os.path.join(SHM, "orbit-%s-%d-%d" % (self.fleet, kind, UID))
+        pid = os.fork()
+        if pid == 0:
+            try:
+                as_nobody()
+                with open(path, "wb") as f:
+                    f.write(b"\0" * 128)
+                os._exit(0)
+            except BaseException:
+                os._exit(1)
+        self.assertEqual(os.waitpid(pid, 0)[1], 0)
+        self.addCleanup(lambda: os.path.exists(path) and os.unlink(path))
+        return path
+
+    def nobody_fleet(self, fleet, kind):
+        subprocess.run([FIXTURE, "write", fleet, str(kind), "1"], check=True,
+                       timeout=RUN_TIMEOUT_S, preexec_fn=as_nobody)
+        path = os.path.join(SHM, "orbit-%s-%d-%d" % (fleet, kind, NOBODY))
+        self.addCleanup(lambda: os.path.exists(path) and os.unlink(path))
+        return path
+
+    @needs_root
+    def test_rm_leaves_a_squatted_segment(self):
+        self.write_frames(7, 1)
+        ours = sorted(os.path.join(SHM, n) for n in segment_names(self.fleet) +
+                      table_names(self.fleet))
+        planted = self.plant_as_nobody(8)
+        out, err = self.run_tool("rm", self.fleet, status=EXIT_ERROR)
+        lines = out.splitlines()
+        self.assertEqual(lines[0], "removed %d segments of fleet %s" % (len(ours), self.fleet))
+        self.assertEqual(sorted(line.strip() for line in lines[1:]), ours)
+        self.assertIn("left 1 segment of fleet %s in place" % self.fleet, err)
+        self.assertIn("%s: owned by nobody (uid %d), not by the fleet's owner" % (planted, NOBODY),
+                      err)
+        self.assertIn("--squatted-by nobody", err)
+        self.assertTrue(os.path.exists(planted))
+        self.assertEqual(segment_kinds(self.fleet), [8])
+        # Asked explicitly, with the squatter's name: it goes.
+        out, _ = self.run_tool("rm", "--squatted-by", "nobody", self.fleet)
+        self.assertEqual(out, "removed 1 segment of fleet %s\n" % self.fleet)
+        self.assertFalse(os.path.exists(planted))
+
+    @needs_root
+    def test_another_users_fleet(self):
+        theirs = self.nobody_fleet(self.fleet, 7)
+        _, err = self.run_tool("ls", self.fleet, status=EXIT_ERROR)
+        self.assertTrue(err.startswith("orbit: no fleet %s\n" % self.fleet), err)
+        self.assertIn("nobody (uid %d) has one: %s, owner %d, mode 0600" % (NOBODY, theirs, NOBODY),
+                      err)
+        self.assertIn("'orbit --owner %d ...'" % NOBODY, err)
+        rows = [r for r in self.tool_json("ls", "--all", "--json") if r["fleet"] == self.fleet]
+        self.assertEqual([(r["kind"], r["uid"], r["name_uid"]) for r in rows], [(7, NOBODY, NOBODY)])
+        # The probe reads its header; its mode keeps everyone else from joining it.
+        self.assertEqual((rows[0]["capacity"], rows[0]["payload_max"]), (1024, 256))
+        self.assertEqual((rows[0]["head"], rows[0]["status"]), (None, "no-access"))
+        (row,) = self.tool_json("--owner", "nobody", "ls", "--json", self.fleet)
+        self.assertEqual((row["kind"], row["uid"]), (7, NOBODY))
+        # Nothing of ours is touched, and theirs goes only when named.
+        _, err = self.run_tool("rm", self.fleet, status=EXIT_ERROR)
+        self.assertTrue(os.path.exists(theirs))
+        self.run_tool("--owner", "nobody", "rm", "--force", self.fleet)
+        self.assertFalse(os.path.exists(theirs))
+
+    def test_owner_option_errors(self):
+        _, err = self.run_tool("--owner", "no-such-user-x", "ls", status=EXIT_USAGE)
+        self.assertEqual(err, "orbit: --owner: no user 'no-such-user-x'\n")
+        _, err = self.run_tool("--owner", status=EXIT_USAGE)
+        self.assertEqual(err, "orbit: --owner wants a USER\n")
+
+
+class NewRingTest(ToolTest):
+    """A ring the tool creates in an existing fleet takes the fleet's options."""
+
+    def test_cache_put_takes_the_fleets_geometry(self):
+        self.write_frames(7, 1, capacity=64, payload_max=100)
+        self.run_tool("cache", self.fleet, "put", "k", "v")
+        got = self.tool_json("stat", "--json", self.fleet, "200")
+        self.assertEqual((got["capacity"], got["payload_max"]), (64, 100))
+        # The application's own cache opens it: same options as its other rings.
+        self.assertEqual(self.run_tool("cache", self.fleet, "get", "k")[0], "v\n")
+
+    def test_cache_put_refuses_a_mixed_fleet(self):
+        self.write_frames(7, 1, capacity=64)
+        self.write_frames(8, 1, capacity=128)
+        _, err = self.run_tool("cache", self.fleet, "put", "k", "v", status=EXIT_ERROR)
+        self.assertIn("disagree on capacity or payload size", err)
+        self.assertEqual(segment_kinds(self.fleet), [7, 8])
+
 if __name__ == "__main__":
     if len(sys.argv) < 3:
         sys.exit(__doc__.strip().splitlines()[-1])

@@ -371,6 +371,10 @@ const char *tool_ring_strerror(int err)
 		return "a symbolic link";
 	case ETIMEDOUT:
 		return "held locked by its creator";
+	case EINVAL:
+		return "not a name liborbit makes";
+	case -TOOL_ERR_NO_ACCESS:
+		return "another user's ring, which its mode or group does not let us join";
 	case -TOOL_ERR_MIXED:
 		return "the fleet's rings disagree on capacity or payload size, so a new ring's "
 		       "options would be a guess";
@@ -402,6 +406,8 @@ const char *tool_ring_status(int err)
 		return "bad-name";
 	case -TOOL_ERR_MIXED:
 		return "mixed";
+	case -TOOL_ERR_NO_ACCESS:
+		return "no-access";
 	default:
 		return "error";
 	}
@@ -482,6 +488,8 @@ void tool_ring_info(const char *fleet, uint8_t kind, uid_t uid, struct tool_ring
 	info->layout = info->payload_max == 256 ? 1 : 2;
 	/* Another user's fleet that is not shared with our group shows its header only. */
 	info->status = ring_join(fleet, kind, 0, TOOL_FLEET_SIZE, &opts, &r);
+	if (info->status == -EACCES && uid != geteuid())
+		info->status = TOOL_ERR_NO_ACCESS;
 	if (info->status < 0)
 		return;
 	info->have_head = true;

@@ -175,8 +175,10 @@ void json_field_null(struct json *j, const char *key);
 /* Joins large enough for every node number 0..65534 a ring can carry. */
 #define TOOL_FLEET_SIZE 65535
 
-/* The tool's own error: a fleet's rings disagree on their geometry. Not an errno. */
-#define TOOL_ERR_MIXED (-4096)
+/* The tool's own errors, not errnos: a fleet's rings disagree on their geometry; another
+ * user's ring that its mode or group keeps us from joining. */
+#define TOOL_ERR_MIXED	   (-4096)
+#define TOOL_ERR_NO_ACCESS (-4097)
 
 /*
  * Whose fleets the commands look at: the caller's (geteuid), unless --owner named
