@@ -32,8 +32,8 @@ FOLLOW_TIMEOUT_MS = 60000
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 
-COMMANDS = ["ls", "stat", "dump", "tail", "events", "cache", "members", "holder", "rm",
-            "demo", "bench"]
+COMMANDS = ["ls", "stat", "dump", "tail", "events", "cache", "members", "holder", "publish",
+            "write", "rm", "demo", "bench"]
 
 
 def segment_names(fleet):
@@ -188,6 +188,15 @@ class GeneralTest(ToolTest):
     def test_version(self):
         out, _ = self.run_tool("--version")
         self.assertRegex(out, r"\Aorbit \d+\.\d+\.\d+ \(liborbit \d+\.\d+\.\d+\)\n\Z")
+        self.assertEqual(self.run_tool("-V")[0], out)
+
+    def test_help_command(self):
+        self.assertEqual(self.run_tool("help")[0], self.run_tool("--help")[0])
+        for command in COMMANDS:
+            self.assertEqual(self.run_tool("help", command)[0],
+                             self.run_tool(command, "--help")[0])
+        _, err = self.run_tool("help", "frobnicate", status=EXIT_USAGE)
+        self.assertIn("unknown command 'frobnicate'", err)
 
     def test_no_command_and_unknown_command(self):
         _, err = self.run_tool(status=EXIT_USAGE)
@@ -414,6 +423,20 @@ class FollowTest(ToolTest):
         for f in frames:
             self.assertEqual(f["payload"], "frame %d" % f["counter"])
 
+    def test_tail_from_a_counter(self):
+        self.write_frames(7, 6, capacity=4)
+        # Counters 0 and 1 are gone a lap ago; 2..5 are retained; 6 is waited for.
+        tail = self.spawn(ORBIT, "tail", "--json", "--from", 0, "--count", 5, "--timeout-ms",
+                          FOLLOW_TIMEOUT_MS, self.fleet, 7)
+        reader = LineReader(tail)
+        got = [json.loads(reader.get(timeout=RUN_TIMEOUT_S)) for _ in range(5)]
+        self.assertEqual(got[0], {"lost": 2})
+        self.assertEqual([f["counter"] for f in got[1:]], [2, 3, 4, 5])
+        self.run_tool("write", self.fleet, "7", "six")
+        frame = json.loads(reader.get(timeout=RUN_TIMEOUT_S))
+        self.assertEqual((frame["counter"], frame["payload"]), (6, "six"))
+        self.assertEqual(tail.wait(timeout=RUN_TIMEOUT_S), 0)
+
     def test_tail_reports_lost_frames(self):
         self.write_frames(7, 1, capacity=4)
         tail = self.spawn(ORBIT, "tail", "--json", "--count", 5, "--timeout-ms",
@@ -575,6 +598,24 @@ class SubstrateTest(ToolTest):
         members = self.tool_json("members", "--json", "--size", "2", self.fleet)
         self.assertEqual([m["state"] for m in members], ["missing", "missing"])
         self.assertEqual(segment_kinds(self.fleet), [7])
+        # Standard output stays the (empty) table; standard error says why.
+        out, err = self.run_tool("members", self.fleet)
+        self.assertEqual(out, "NODE  STATE  LAST-BEAT\n")
+        self.assertIn("fleet %s has no heartbeat ring (kind 221)" % self.fleet, err)
+
+    def test_members_none_alive(self):
+        self.fixture("--node", 1, "beat", self.fleet)
+        out, err = self.run_tool("members", "--max-age-ms", "600000", self.fleet)
+        self.assertIn("stale", out)
+        self.assertEqual(err, "orbit: no node of fleet %s is alive: the processes of the nodes "
+                              "that beat are gone\n" % self.fleet)
+        self.held_fixture("--node", 2, "beat", self.fleet)
+        time.sleep(0.01)
+        out, err = self.run_tool("members", "--max-age-ms", "0", self.fleet)
+        self.assertRegex(err, r"no node of fleet %s is alive: the newest beat is \S+ old, "
+                              r"more than --max-age-ms 0" % re.escape(self.fleet))
+        _, err = self.run_tool("members", "--max-age-ms", "600000", self.fleet)
+        self.assertEqual(err, "")
 
     def test_holder(self):
         # The holder lives until its standard input ends: a lease ends with its process.
@@ -640,6 +681,59 @@ class RemoveTest(ToolTest):
         self.assertEqual(segment_kinds(other), [7])
 
 
+
+class WriteTest(ToolTest):
+    """publish and write: a shell script's way into a fleet."""
+
+    def test_publish(self):
+        _, err = self.run_tool("publish", self.fleet, "jobs", "x", status=EXIT_ERROR)
+        self.assertEqual(err, "orbit: no fleet %s\n" % self.fleet)
+        self.assertEqual(segment_names(self.fleet), [])
+        self.run_tool("publish", "--create", "--node", "3", self.fleet, "jobs", 'job "1"')
+        payload = b"a\0b\xff caf\xc3\xa9\n"
+        proc = subprocess.run([ORBIT, "publish", self.fleet, "jobs", "-"], input=payload,
+                              capture_output=True, timeout=RUN_TIMEOUT_S)
+        self.assertEqual((proc.returncode, proc.stdout, proc.stderr), (0, b"", b""))
+        self.run_tool("publish", self.fleet, "empty")
+        events = self.tool_json_lines("events", "--json", "--no-follow", self.fleet)
+        self.assertEqual([(e["node"], e["topic"], json_bytes(e["payload"])) for e in events],
+                         [(3, "jobs", b'job "1"'), (0, "jobs", payload), (0, "empty", b"")])
+        _, err = self.run_tool("publish", self.fleet, "jobs", "x" * 300, status=EXIT_ERROR)
+        self.assertIn("300 bytes do not fit a frame of ring 220", err)
+        self.assertEqual(len(self.tool_json_lines("events", "--json", "--no-follow",
+                                                  self.fleet)), 3)
+
+    def test_write(self):
+        self.write_frames(9, 1, capacity=64, payload_max=100)
+        out, _ = self.run_tool("write", "--frame-kind", "3", "--ver", "77", "--node", "5",
+                               self.fleet, "7", "hello")
+        self.assertEqual(out, "7:5:0\n")
+        (frame,) = self.tool_json_lines("dump", "--json", self.fleet, "7")
+        self.assertEqual((frame["id"], frame["kind"], frame["ver"], frame["payload"]),
+                         ("7:5:0", 3, 77, "hello"))
+        # The new ring took the fleet's options, not the defaults.
+        got = self.tool_json("stat", "--json", self.fleet, "7")
+        self.assertEqual((got["capacity"], got["payload_max"]), (64, 100))
+        _, err = self.run_tool("write", self.fleet, "7", "y" * 101, status=EXIT_ERROR)
+        self.assertIn("101 bytes do not fit a frame of ring 7 of fleet %s (100 bytes)" %
+                      self.fleet, err)
+        self.assertEqual(self.tool_json("stat", "--json", self.fleet, "7")["head"], 1)
+        proc = subprocess.run([ORBIT, "write", self.fleet, "7", "-"], input=b"\x00\x01\xfe",
+                              capture_output=True, timeout=RUN_TIMEOUT_S)
+        self.assertEqual(proc.stdout, b"7:0:1\n")
+        frames = self.tool_json_lines("dump", "--json", "--hex", self.fleet, "7")
+        self.assertEqual(frames[1]["payload"], "0001fe")
+
+    def test_write_refuses_what_it_must_not_make(self):
+        _, err = self.run_tool("write", self.fleet, "7", "x", status=EXIT_ERROR)
+        self.assertEqual(err, "orbit: no fleet %s\n" % self.fleet)
+        self.assertEqual(segment_names(self.fleet), [])
+        self.assert_usage_error("write", self.fleet, "256", "x",
+                                message="a kind is a number from 0 to 255")
+        self.assert_usage_error("write", "--frame-kind", "256", self.fleet, "7",
+                                message="--frame-kind")
+        self.assert_usage_error("publish", "--ver", "1", self.fleet, "t", message="--ver")
+        self.assert_usage_error("publish", self.fleet, "", message="a topic is 1 to 255 bytes")
 
 NOBODY = 65534
 

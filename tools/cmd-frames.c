@@ -25,12 +25,14 @@ static const char dump_help[] =
 	"  --help     show this help\n";
 
 static const char tail_help[] =
-	"Usage: orbit tail [--count N] [--timeout-ms MS] [--hex] [--json] FLEET KIND\n"
+	"Usage: orbit tail [--from N] [--count N] [--timeout-ms MS] [--hex] [--json] FLEET KIND\n"
 	"\n"
 	"Follow the ring of kind KIND (0..255) of FLEET: print each frame written from\n"
-	"now on, and how many were lost when the ring overtook this reader. Stops on\n"
-	"SIGINT or SIGTERM.\n"
+	"now on (or from counter N), and how many were lost when the ring overtook this\n"
+	"reader. Stops on SIGINT or SIGTERM.\n"
 	"\n"
+	"  --from N         start at counter N: older ones the ring no longer holds are\n"
+	"                   counted lost, later ones are waited for\n"
 	"  --count N        stop after N frames\n"
 	"  --timeout-ms MS  stop after MS milliseconds (an error if --count is not reached)\n"
 	"  --hex            payloads in hex instead of escaped text\n"
@@ -262,9 +264,13 @@ int cmd_dump(int argc, char **argv)
 }
 
 static const struct option tail_options[] = {
-	{ "count", required_argument, NULL, 'c' }, { "timeout-ms", required_argument, NULL, 't' },
-	{ "hex", no_argument, NULL, 'x' },	   { "json", no_argument, NULL, 'j' },
-	{ "help", no_argument, NULL, 'h' },	   { 0 },
+	{ "from", required_argument, NULL, 'f' },
+	{ "count", required_argument, NULL, 'c' },
+	{ "timeout-ms", required_argument, NULL, 't' },
+	{ "hex", no_argument, NULL, 'x' },
+	{ "json", no_argument, NULL, 'j' },
+	{ "help", no_argument, NULL, 'h' },
+	{ 0 },
 };
 
 struct tail {
@@ -313,7 +319,7 @@ int cmd_tail(int argc, char **argv)
 		return tool_ring_error(a.fleet, a.kind, ret);
 	t = (struct tail){
 		.ring = r.ring,
-		.cursor = orbit_ring_head(r.ring),
+		.cursor = a.have_from ? a.from : orbit_ring_head(r.ring),
 		.size = orbit_ring_payload_max(r.ring),
 		.p = { .json = a.json, .hex = a.hex },
 	};

@@ -8,6 +8,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define MEMBERS_DEFAULT_MAX_AGE_MS 5000
 
@@ -95,6 +96,48 @@ static void members_print(const orbit_member_t *m, size_t count, bool json)
 	table_free(&t);
 }
 
+/*
+ * An empty or all-stale table is an answer, but a puzzling one: says on stderr why no
+ * node is alive, keeping stdout the table (or JSON) a script parses.
+ */
+static void explain_none_alive(const char *fleet, const orbit_member_t *members, size_t count,
+			       uint64_t max_age_ms)
+{
+	uint64_t newest = 0;
+	char path[512];
+
+	for (size_t node = 0; node < count; node++) {
+		if (members[node].state == ORBIT_MEMBER_ALIVE)
+			return;
+		if (members[node].last_beat_ms > newest)
+			newest = members[node].last_beat_ms;
+	}
+	tool_segment_path(fleet, ORBIT_KIND_HEARTBEAT, tool_owner(), path, sizeof(path));
+	if (access(path, F_OK) < 0) {
+		fprintf(stderr,
+			"orbit: fleet %s has no heartbeat ring (kind %u): none of its nodes has "
+			"ever beaten (nodes beat with orbit_heartbeat(3))\n",
+			fleet, ORBIT_KIND_HEARTBEAT);
+	} else if (!newest) {
+		fprintf(stderr,
+			"orbit: the heartbeat ring of fleet %s holds no beat of these nodes\n",
+			fleet);
+	} else if (tool_unix_ms() - newest <= max_age_ms) {
+		fprintf(stderr,
+			"orbit: no node of fleet %s is alive: the processes of the nodes that beat "
+			"are gone\n",
+			fleet);
+	} else {
+		char age[32];
+
+		tool_format_age((int64_t)(tool_unix_ms() - newest), age, sizeof(age));
+		fprintf(stderr,
+			"orbit: no node of fleet %s is alive: the newest beat is %s old, more than "
+			"--max-age-ms %llu\n",
+			fleet, age, (unsigned long long)max_age_ms);
+	}
+}
+
 int cmd_members(int argc, char **argv)
 {
 	uint64_t size = 0, max_age = MEMBERS_DEFAULT_MAX_AGE_MS;
@@ -139,6 +182,7 @@ int cmd_members(int argc, char **argv)
 			if (members[node].state != ORBIT_MEMBER_MISSING)
 				count = node + 1;
 	members_print(members, count, json);
+	explain_none_alive(fleet, members, size ? size : TOOL_FLEET_SIZE, max_age);
 	free(members);
 	return TOOL_EXIT_OK;
 }

@@ -29,6 +29,8 @@ int cmd_events(int argc, char **argv);
 int cmd_cache(int argc, char **argv);
 int cmd_members(int argc, char **argv);
 int cmd_holder(int argc, char **argv);
+int cmd_publish(int argc, char **argv);
+int cmd_write(int argc, char **argv);
 int cmd_rm(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
