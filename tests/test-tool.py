@@ -12,6 +12,7 @@ Usage: test-tool.py ORBIT TOOL_FIXTURE   (unittest's summary; exit status 0 when
 
 import json
 import os
+import pwd
 import queue
 import re
 import signal
@@ -337,6 +338,9 @@ class RingTest(ToolTest):
             self.assertEqual(f.read(), bytes(4096))
         _, err = self.run_tool("stat", self.fleet, "3", status=EXIT_ERROR)
         self.assertIn("not a liborbit ring of this kind", err)
+        # The error names the file, its owner and mode, for the operator to look at.
+        self.assertIn("  %s: owner %s (uid %d), mode 0600, 4096 bytes\n" %
+                      (path, pwd.getpwuid(UID).pw_name, UID), err)
 
     def test_stat(self):
         self.write_frames(7, 12, capacity=8)

@@ -430,6 +430,20 @@ static const char *kind_suffix(uint8_t kind)
 	}
 }
 
+/* The file behind a ring that could not be used: where it is, whose, what mode. */
+static void explain_segment(const char *fleet, uint8_t kind)
+{
+	char path[512], owner[128];
+	struct stat st;
+
+	tool_segment_path(fleet, kind, tool_owner(), path, sizeof(path));
+	if (lstat(path, &st) < 0)
+		return;
+	user_text(st.st_uid, owner, sizeof(owner));
+	fprintf(stderr, "  %s: owner %s, mode %04o, %lld bytes\n", path, owner,
+		(unsigned)(st.st_mode & 07777), (long long)st.st_size);
+}
+
 int tool_ring_error(const char *fleet, uint8_t kind, int err)
 {
 	if (err == -ENOENT && !tool_fleet_exists(fleet))
@@ -437,8 +451,10 @@ int tool_ring_error(const char *fleet, uint8_t kind, int err)
 	if (err == -ENOENT)
 		return tool_error("fleet %s has no ring of kind %u%s", fleet, kind,
 				  kind_suffix(kind));
-	return tool_error("fleet %s, ring of kind %u%s: %s", fleet, kind, kind_suffix(kind),
-			  tool_ring_strerror(err));
+	tool_error("fleet %s, ring of kind %u%s: %s", fleet, kind, kind_suffix(kind),
+		   tool_ring_strerror(err));
+	explain_segment(fleet, kind);
+	return TOOL_EXIT_ERROR;
 }
 
 /* Whether frames of this ring kind carry their write time (Unix ms) in ver. */
