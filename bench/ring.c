@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * bench/ring: the ring's hot paths (write, read_head, spinning and blocking
- * delivery between processes) beside the hardware and kernel primitives they
- * are built on, measured in one run and printed with their ratios and targets.
+ * bench/ring: the ring's hot paths (write, read_head, read_at, next, spinning and
+ * blocking delivery between processes) beside the floor of their protocol (the
+ * bare ring of bare.c) and the hardware and kernel primitives they are built on,
+ * measured in one run and printed with their ratios and targets.
  */
 #include <orbit.h>
 
+#include "bare.h"
 #include "benchutil.h"
 #include "transport.h"
 
@@ -20,10 +22,12 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#define FRAME_BYTES 64
+#define FRAME_BYTES 64 /* blocking figures and the system-call check */
 #define FRAME_KIND  1
 #define KIND_SOLO   1 /* single-thread figures and the system-call check */
 #define TIMEOUT_S   30
+/* read_at and next cycle over this many retained counters, as a reader behind the head. */
+#define READ_SPAN 512
 
 struct settings {
 	const char *name;
@@ -51,7 +55,29 @@ static const struct settings quick_run = {
 	.checked_writes = 100000,
 };
 
-enum figure { FETCH_ADD, HANDOFF, FUTEX, PIPE, WRITE, READ_HEAD, SPIN, WAIT, FD, FIGURE_COUNT };
+/* Single-thread figures come at two frame sizes; SIZES of each. */
+enum { SMALL, LARGE, SIZES };
+static const size_t frame_sizes[SIZES] = { 64, 256 };
+
+enum figure {
+	FETCH_ADD,
+	HANDOFF,
+	FUTEX,
+	PIPE,
+	BARE_WRITE,
+	BARE_HEAD = BARE_WRITE + SIZES,
+	BARE_AT = BARE_HEAD + SIZES,
+	BARE_NEXT = BARE_AT + SIZES,
+	BARE_SPIN = BARE_NEXT + SIZES,
+	WRITE,
+	HEAD = WRITE + SIZES,
+	AT = HEAD + SIZES,
+	NEXT = AT + SIZES,
+	SPIN = NEXT + SIZES,
+	WAIT,
+	FD,
+	FIGURE_COUNT
+};
 
 static const struct {
 	const char *label;
@@ -61,9 +87,24 @@ static const struct {
 	[HANDOFF] = { "two-cache-line hand-off, one-way", "two-line hand-off" },
 	[FUTEX] = { "futex ping-pong, round trip", "futex ping-pong" },
 	[PIPE] = { "pipe ping-pong, round trip", "pipe ping-pong" },
+	[BARE_WRITE] = { "bare write, 64 B", "bare write" },
+	[BARE_WRITE + LARGE] = { "bare write, 256 B", "bare write" },
+	[BARE_HEAD] = { "bare read_head, 64 B", "bare read_head" },
+	[BARE_HEAD + LARGE] = { "bare read_head, 256 B", "bare read_head" },
+	[BARE_AT] = { "bare read_at, 64 B", "bare read_at" },
+	[BARE_AT + LARGE] = { "bare read_at, 256 B", "bare read_at" },
+	[BARE_NEXT] = { "bare next, 64 B", "bare next" },
+	[BARE_NEXT + LARGE] = { "bare next, 256 B", "bare next" },
+	[BARE_SPIN] = { "bare one-way, spinning, 64 B", "bare one-way" },
 	[WRITE] = { "orbit_ring_write, 64 B", NULL },
-	[READ_HEAD] = { "orbit_ring_read_head, 64 B", NULL },
-	[SPIN] = { "one-way, spinning orbit_ring_next", NULL },
+	[WRITE + LARGE] = { "orbit_ring_write, 256 B", NULL },
+	[HEAD] = { "orbit_ring_read_head, 64 B", NULL },
+	[HEAD + LARGE] = { "orbit_ring_read_head, 256 B", NULL },
+	[AT] = { "orbit_ring_read_at, 64 B", NULL },
+	[AT + LARGE] = { "orbit_ring_read_at, 256 B", NULL },
+	[NEXT] = { "orbit_ring_next, 64 B", NULL },
+	[NEXT + LARGE] = { "orbit_ring_next, 256 B", NULL },
+	[SPIN] = { "one-way, spinning orbit_ring_next, 64 B", NULL },
 	[WAIT] = { "round trip, orbit_ring_wait", "orbit_ring_wait" },
 	[FD] = { "round trip, poll(2) on orbit_ring_fd", NULL },
 };
@@ -73,9 +114,17 @@ static const struct {
 	enum figure subject, reference;
 	double target;
 } comparisons[] = {
-	{ .subject = WRITE, .reference = FETCH_ADD, .target = 5 },
-	{ .subject = READ_HEAD, .reference = FETCH_ADD, .target = 3 },
+	{ .subject = WRITE, .reference = BARE_WRITE, .target = 1.2 },
+	{ .subject = WRITE + LARGE, .reference = BARE_WRITE + LARGE, .target = 1.2 },
+	{ .subject = HEAD, .reference = BARE_HEAD, .target = 1.3 },
+	{ .subject = HEAD + LARGE, .reference = BARE_HEAD + LARGE, .target = 1.3 },
+	{ .subject = AT, .reference = BARE_AT, .target = 1.3 },
+	{ .subject = AT + LARGE, .reference = BARE_AT + LARGE, .target = 1.3 },
+	{ .subject = NEXT, .reference = BARE_NEXT, .target = 1.3 },
+	{ .subject = NEXT + LARGE, .reference = BARE_NEXT + LARGE, .target = 1.3 },
 	{ .subject = SPIN, .reference = HANDOFF, .target = 2.5 },
+	{ .subject = SPIN, .reference = BARE_SPIN, .target = 0 },
+	{ .subject = BARE_SPIN, .reference = HANDOFF, .target = 0 },
 	{ .subject = WAIT, .reference = FUTEX, .target = 1.5 },
 	{ .subject = WAIT, .reference = PIPE, .target = 0 },
 	{ .subject = FD, .reference = WAIT, .target = 1.5 },
@@ -91,14 +140,17 @@ static double fail(const char *what, int rc)
 	return NAN;
 }
 
-/* Single-thread loops. */
+/* Single-thread loops: each calls one operation directly, as a program would. */
 
 struct solo {
 	orbit_ring_t *ring;
+	struct bare_ring *bare;
 	_Atomic uint64_t counter;
+	size_t bytes;
+	uint64_t base; /* read_at and next: the first of READ_SPAN retained counters */
 	int err;
-	uint8_t payload[FRAME_BYTES];
-	uint8_t buf[FRAME_BYTES];
+	uint8_t payload[BARE_PAYLOAD_MAX];
+	uint8_t buf[BARE_PAYLOAD_MAX];
 };
 
 static void fetch_add_loop(void *ctx, size_t ops)
@@ -114,7 +166,7 @@ static void write_loop(void *ctx, size_t ops)
 	struct solo *s = ctx;
 
 	for (size_t i = 0; i < ops; i++) {
-		int rc = orbit_ring_write(s->ring, FRAME_KIND, i, s->payload, FRAME_BYTES, NULL);
+		int rc = orbit_ring_write(s->ring, FRAME_KIND, i, s->payload, s->bytes, NULL);
 
 		if (rc < 0)
 			s->err = rc;
@@ -127,10 +179,94 @@ static void read_head_loop(void *ctx, size_t ops)
 	orbit_frame_t frame;
 
 	for (size_t i = 0; i < ops; i++) {
-		int rc = orbit_ring_read_head(s->ring, &frame, s->buf, FRAME_BYTES);
+		int rc = orbit_ring_read_head(s->ring, &frame, s->buf, sizeof(s->buf));
 
 		if (rc < 0)
 			s->err = rc;
+	}
+}
+
+static void read_at_loop(void *ctx, size_t ops)
+{
+	struct solo *s = ctx;
+	orbit_frame_t frame;
+
+	for (size_t i = 0; i < ops; i++) {
+		int rc = orbit_ring_read_at(s->ring, s->base + i % READ_SPAN, &frame, s->buf,
+					    sizeof(s->buf));
+
+		if (rc < 0)
+			s->err = rc;
+	}
+}
+
+static void next_loop(void *ctx, size_t ops)
+{
+	struct solo *s = ctx;
+	uint64_t cursor = s->base, lost = 0;
+	orbit_frame_t frame;
+
+	for (size_t i = 0; i < ops; i++) {
+		int rc = orbit_ring_next(s->ring, &cursor, &frame, s->buf, sizeof(s->buf), &lost);
+
+		if (rc < 0 || lost)
+			s->err = rc < 0 ? rc : -EPROTO;
+		if (cursor == s->base + READ_SPAN)
+			cursor = s->base;
+	}
+}
+
+static void bare_write_loop(void *ctx, size_t ops)
+{
+	struct solo *s = ctx;
+
+	for (size_t i = 0; i < ops; i++) {
+		int rc = bare_write(s->bare, FRAME_KIND, i, s->payload, s->bytes);
+
+		if (rc < 0)
+			s->err = rc;
+	}
+}
+
+static void bare_read_head_loop(void *ctx, size_t ops)
+{
+	struct solo *s = ctx;
+	struct bare_frame frame;
+
+	for (size_t i = 0; i < ops; i++) {
+		int rc = bare_read_head(s->bare, &frame, s->buf);
+
+		if (rc < 0)
+			s->err = rc;
+	}
+}
+
+static void bare_read_at_loop(void *ctx, size_t ops)
+{
+	struct solo *s = ctx;
+	struct bare_frame frame;
+
+	for (size_t i = 0; i < ops; i++) {
+		int rc = bare_read_at(s->bare, s->base + i % READ_SPAN, &frame, s->buf);
+
+		if (rc < 0)
+			s->err = rc;
+	}
+}
+
+static void bare_next_loop(void *ctx, size_t ops)
+{
+	struct solo *s = ctx;
+	uint64_t cursor = s->base;
+	struct bare_frame frame;
+
+	for (size_t i = 0; i < ops; i++) {
+		int rc = bare_next(s->bare, &cursor, &frame, s->buf);
+
+		if (rc < 0)
+			s->err = rc;
+		if (cursor == s->base + READ_SPAN)
+			cursor = s->base;
 	}
 }
 
@@ -210,6 +346,7 @@ static void check_write_syscalls(orbit_ring_t *ring, size_t writes)
 		return;
 	}
 	s->ring = ring;
+	s->bytes = FRAME_BYTES;
 	rc = bench_run_without_syscalls(getppid_loop, NULL, 1, &control);
 	if (rc == 0)
 		rc = bench_run_without_syscalls(write_loop, s, writes, &run);
@@ -247,18 +384,18 @@ static void print_ns(double ns)
 
 static void print_table(const double ns[FIGURE_COUNT])
 {
-	printf("\n%-40s%10s\n", "reference", "ns");
-	for (int f = FETCH_ADD; f <= PIPE; f++) {
-		printf("  %-38s", figures[f].label);
+	printf("\n%-44s%10s\n", "reference", "ns");
+	for (int f = FETCH_ADD; f <= BARE_SPIN; f++) {
+		printf("  %-42s", figures[f].label);
 		print_ns(ns[f]);
 		printf("\n");
 	}
-	printf("\n%-40s%10s  %-18s%8s  %s\n", "liborbit", "ns", "vs", "ratio", "target");
+	printf("\n%-44s%10s  %-18s%8s  %s\n", "liborbit", "ns", "vs", "ratio", "target");
 	for (size_t i = 0; i < sizeof(comparisons) / sizeof(comparisons[0]); i++) {
 		enum figure s = comparisons[i].subject, r = comparisons[i].reference;
 		double ratio = ns[s] / ns[r], target = comparisons[i].target;
 
-		printf("  %-38s", figures[s].label);
+		printf("  %-42s", figures[s].label);
 		print_ns(ns[s]);
 		printf("  %-18s", figures[r].short_label);
 		if (isnan(ratio))
@@ -283,10 +420,13 @@ static void print_method(const struct settings *set, orbit_ring_t *ring, const i
 	else
 		printf("pinning  none: one usable CPU, spinning figures skipped\n");
 	printf("timer    clock_gettime(CLOCK_MONOTONIC) costs %.1f ns\n", bench_timer_ns());
-	printf("ring     shm fleet, capacity %u, payload_max %u, %d-byte frames\n",
-	       orbit_ring_capacity(ring), orbit_ring_payload_max(ring), FRAME_BYTES);
-	printf("method   single thread: best of %u rounds of %zu operations, ns per operation\n",
-	       set->rounds, set->ops);
+	printf("ring     shm fleet, capacity %u, payload_max %u; 64- and 256-byte frames\n"
+	       "bare     the slot protocol alone (bench/bare.c): same slots, same guarantees,\n"
+	       "         no checks, in anonymous shared memory\n",
+	       orbit_ring_capacity(ring), orbit_ring_payload_max(ring));
+	printf("method   single thread: best of %u rounds of %zu operations, ns per operation;\n"
+	       "         read_at and next cycle over the %d counters behind the head\n",
+	       set->rounds, set->ops, READ_SPAN);
 	printf("         spinning: median of %u samples of %u round trips (after %u warm-up)\n",
 	       set->spin.samples, set->spin.batch, set->spin.warmup);
 	printf("         blocking: median of %u samples of %u round trip (after %u warm-up)\n",
@@ -298,8 +438,9 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"Usage: ring [--quick]\n"
-		"Measures liborbit's ring against an atomic fetch_add, a cache-line hand-off,\n"
-		"a futex and a pipe ping-pong, and prints the ratios with their targets.\n\n"
+		"Measures liborbit's ring against the bare slot protocol, an atomic fetch_add,\n"
+		"a cache-line hand-off, a futex and a pipe ping-pong, and prints the ratios\n"
+		"with their targets.\n\n"
 		"  -q, --quick   a short run with fewer rounds and samples\n"
 		"  -h, --help    show this help\n\n"
 		"Exit status: 0 when every figure was measured (targets may be missed),\n"
@@ -325,20 +466,45 @@ static double measure_fd(const struct settings *set, const int cpus[2])
 	return measured(rc, &res, 1, "orbit_ring_fd");
 }
 
+/* The single-thread figures at one frame size: each ring written full, then read. */
+static void measure_size(struct solo *s, int size, const struct settings *set,
+			 double ns[FIGURE_COUNT])
+{
+	s->bytes = frame_sizes[size];
+	ns[BARE_WRITE + size] = measure_solo(bare_write_loop, s, set, "bare write");
+	s->base = bare_head(s->bare) - READ_SPAN;
+	ns[BARE_HEAD + size] = measure_solo(bare_read_head_loop, s, set, "bare read_head");
+	ns[BARE_AT + size] = measure_solo(bare_read_at_loop, s, set, "bare read_at");
+	ns[BARE_NEXT + size] = measure_solo(bare_next_loop, s, set, "bare next");
+	ns[WRITE + size] = measure_solo(write_loop, s, set, "orbit_ring_write");
+	s->base = orbit_ring_head(s->ring) - READ_SPAN;
+	ns[HEAD + size] = measure_solo(read_head_loop, s, set, "orbit_ring_read_head");
+	ns[AT + size] = measure_solo(read_at_loop, s, set, "orbit_ring_read_at");
+	ns[NEXT + size] = measure_solo(next_loop, s, set, "orbit_ring_next");
+}
+
 static void measure_all(orbit_ring_t *solo_ring, const struct settings *set, const int cpus[2],
 			bool spin, double ns[FIGURE_COUNT])
 {
-	struct solo s = { .ring = solo_ring };
+	struct solo s = { .ring = solo_ring,
+			  .bare = bare_ring_new(orbit_ring_capacity(solo_ring)) };
 	struct bench_result res;
 	int rc;
 
 	ns[FETCH_ADD] = measure_solo(fetch_add_loop, &s, set, "fetch_add");
-	ns[WRITE] = measure_solo(write_loop, &s, set, "orbit_ring_write");
-	ns[READ_HEAD] = measure_solo(read_head_loop, &s, set, "orbit_ring_read_head");
-	ns[HANDOFF] = ns[SPIN] = NAN;
+	for (int size = 0; size < SIZES; size++) {
+		if (s.bare)
+			measure_size(&s, size, set, ns);
+		else
+			ns[BARE_WRITE + size] = fail("bare ring", -ENOMEM);
+	}
+	bare_ring_free(s.bare);
+	ns[HANDOFF] = ns[SPIN] = ns[BARE_SPIN] = NAN;
 	if (spin) {
 		rc = bench_handoff_run(&set->spin, cpus, TIMEOUT_S, &res);
 		ns[HANDOFF] = measured(rc, &res, 0.5, "cache-line hand-off");
+		ns[BARE_SPIN] = measure_transport(&bench_transport_bare, FRAME_BYTES, true,
+						  &set->spin, cpus, 0.5, "spinning bare ring");
 		ns[SPIN] = measure_transport(&bench_transport_orbit, FRAME_BYTES, true, &set->spin,
 					     cpus, 0.5, "spinning ring");
 	}

@@ -67,7 +67,7 @@ struct figure {
 	double ns; /* one-way (HANDOFF, LATENCY) or per message (THROUGHPUT); NaN if not measured */
 };
 
-#define FIGURE_MAX (1 + 3 * NSIZES * NTRANSPORTS)
+#define FIGURE_MAX (1 + 4 * NSIZES * NTRANSPORTS)
 
 struct run {
 	const struct settings *set;
@@ -137,9 +137,10 @@ static void plan_figures(struct run *r)
 		for (int spin = 1; spin >= 0; spin--)
 			for (size_t t = 0; t < NTRANSPORTS; t++)
 				add_figure(r, LATENCY, transports[t], sizes[s], spin);
-	for (size_t s = 0; s < NSIZES; s++)
-		for (size_t t = 0; t < NTRANSPORTS; t++)
-			add_figure(r, THROUGHPUT, transports[t], sizes[s], false);
+	for (int spin = 1; spin >= 0; spin--)
+		for (size_t s = 0; s < NSIZES; s++)
+			for (size_t t = 0; t < NTRANSPORTS; t++)
+				add_figure(r, THROUGHPUT, transports[t], sizes[s], spin);
 }
 
 static int run_once(const struct run *r, const struct figure *f, const struct bench_plan *plan,
@@ -194,7 +195,8 @@ static void describe(const struct figure *f, char *buf, size_t size)
 		snprintf(buf, size, "latency, %s, %s, %zu B", f->t->label,
 			 f->spin ? "spinning" : "blocking", f->bytes);
 	else
-		snprintf(buf, size, "throughput, %s, %zu B", f->t->label, f->bytes);
+		snprintf(buf, size, "throughput, %s, %s, %zu B", f->t->label,
+			 f->spin ? "spinning" : "blocking", f->bytes);
 }
 
 /* Returns false when interrupted. */
@@ -353,19 +355,19 @@ static void print_latency(const struct run *r)
 	}
 }
 
-static void print_throughput(const struct run *r)
+static void print_throughput(const struct run *r, bool spin)
 {
 	struct line l = { .len = 0 };
 	char rate[32], mb[32], x[32];
 
-	line_add(&l, -16, "throughput");
+	line_add(&l, -16, "throughput,");
 	for (size_t s = 0; s < NSIZES; s++) {
 		snprintf(rate, sizeof(rate), "%zu B messages", sizes[s]);
 		line_add(&l, -25, rate);
 	}
 	printf("\n");
 	line_print(&l);
-	line_add(&l, 16, "");
+	line_add(&l, -16, spin ? "spinning" : "blocking");
 	for (size_t s = 0; s < NSIZES; s++) {
 		line_add(&l, 9, "msg/s");
 		line_add(&l, 9, "MB/s");
@@ -373,11 +375,12 @@ static void print_throughput(const struct run *r)
 	}
 	line_print(&l);
 	for (size_t t = 0; t < NTRANSPORTS; t++) {
+		if (spin && !transports[t]->can_spin)
+			continue;
 		snprintf(rate, sizeof(rate), "  %s", transports[t]->label);
 		line_add(&l, -16, rate);
 		for (size_t s = 0; s < NSIZES; s++) {
-			const struct figure *f =
-				find(r, THROUGHPUT, transports[t], sizes[s], false);
+			const struct figure *f = find(r, THROUGHPUT, transports[t], sizes[s], spin);
 
 			cell_rate(f, rate, sizeof(rate));
 			cell_mbps(f, mb, sizeof(mb));
@@ -417,7 +420,8 @@ static void print_header(const struct run *r)
 	       "         mq_receive on non-blocking descriptors); blocking ones sleep in\n"
 	       "         orbit_ring_wait, read, mq_receive or Redis's socket.\n"
 	       "         throughput: the child sends as fast as the channel takes, the parent\n"
-	       "         receives (blocking); the median of samples each 1/%u of the time,\n"
+	       "         receives, spinning or blocking as above; the median of samples each\n"
+	       "         1/%u of the time,\n"
 	       "         from the child's first send to the parent's last receive. A ring\n"
 	       "         overwrites rather than block its writer, so the ring's sender stays\n"
 	       "         within half a ring of the count its receiver publishes on a 2nd ring.\n"
@@ -439,7 +443,8 @@ static void print_tables(const struct run *r)
 	       "                  of any shared-memory channel\n",
 	       v);
 	print_latency(r);
-	print_throughput(r);
+	print_throughput(r, true);
+	print_throughput(r, false);
 	printf("\nx: how many times faster liborbit is (their ns / liborbit's ns; for throughput,\n"
 	       "liborbit's messages/s / theirs); -: not measured (see above)\n");
 	if (any_rough(r))
@@ -469,8 +474,8 @@ static void json_figure(struct json *j, const struct run *r, const struct figure
 	json_object_begin(j);
 	json_field_string(j, "transport", f->t->name);
 	json_field_uint(j, "bytes", f->bytes);
+	json_field_string(j, "mode", f->spin ? "spin" : "block");
 	if (f->what == LATENCY) {
-		json_field_string(j, "mode", f->spin ? "spin" : "block");
 		json_field_double(j, "one_way_ns", f->ns);
 	} else {
 		json_field_double(j, "messages_per_s", per_second(f));
