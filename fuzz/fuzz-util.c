@@ -356,7 +356,7 @@ void fuzz_unlink_segment(const char *fleet, uint8_t kind)
 
 void fuzz_unlink_tables(const char *fleet)
 {
-	static const char *const tables[] = { "leases", "subjects" };
+	static const char *const tables[] = { "leases", "subjects", "bells" };
 	char name[512];
 
 	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
