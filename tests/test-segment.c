@@ -696,6 +696,20 @@ static int plant_image(void *arg)
 	return ret;
 }
 
+/* As nobody, plants a well-formed ring of opts under our name for KIND, with mode. */
+static void plant_as_nobody(const orbit_fleet_options_t *opts, struct planting *planting)
+{
+	struct snapshot image;
+
+	ring_image(opts, &image);
+	planting->image = &image;
+	segment_path(planting->path, sizeof(planting->path));
+	ck_assert_int_eq(run_as_nobody(plant_image, planting), 0);
+	free(image.bytes);
+	planting->image = NULL;
+	hostile_tried(1);
+}
+
 static const mode_t planted_modes[] = { 0600, 0644, 0666 };
 
 /* Another user (nobody) creates a well-formed ring under our name: we refuse to join it. */
@@ -705,21 +719,15 @@ START_TEST(test_created_by_another_user)
 	mode_t mode = planted_modes[_i % TEST_ARRAY_SIZE(planted_modes)];
 	orbit_fleet_options_t opts = options(CAPACITY, payload_max, 0660);
 	struct planting planting = { .mode = mode };
-	struct snapshot image;
 	struct stat st;
 
 	if (geteuid() != 0) {
 		fprintf(stderr, "test_created_by_another_user skipped: needs root\n");
 		return;
 	}
-	ring_image(&opts, &image);
-	planting.image = &image;
-	segment_path(planting.path, sizeof(planting.path));
-	ck_assert_int_eq(run_as_nobody(plant_image, &planting), 0);
-	free(image.bytes);
+	plant_as_nobody(&opts, &planting);
 	ck_assert_int_eq(stat(planting.path, &st), 0);
 	ck_assert_uint_eq(st.st_uid, NOBODY);
-	hostile_tried(1);
 	fprintf(stderr, "created by uid %u, mode %04o (payload_max %u):\n", NOBODY, (unsigned)mode,
 		payload_max);
 	/* Root may open anything, so it is the owner check that refuses. */
@@ -737,19 +745,13 @@ START_TEST(test_unlink_leaves_planted)
 	orbit_fleet_options_t opts = options(CAPACITY, layouts[_i], 0600);
 	struct planting planting = { .mode = 0600 };
 	char ours[512];
-	struct snapshot image;
 	orbit_ring_t *ring;
 
 	if (geteuid() != 0) {
 		fprintf(stderr, "test_unlink_leaves_planted skipped: needs root\n");
 		return;
 	}
-	ring_image(&opts, &image);
-	planting.image = &image;
-	segment_path(planting.path, sizeof(planting.path));
-	ck_assert_int_eq(run_as_nobody(plant_image, &planting), 0);
-	free(image.bytes);
-	hostile_tried(1);
+	plant_as_nobody(&opts, &planting);
 	ck_assert_int_eq(orbit_fleet_join_shm(fleet_name, 0, FLEET_SIZE, &opts, &fleet), 0);
 	ck_assert_int_eq(orbit_fleet_ring(fleet, KIND + 1, &ring), 0);
 	test_segment_path(ours, sizeof(ours), fleet_name, KIND + 1);
