@@ -27,7 +27,7 @@ extern "C" {
 #endif
 
 #define ORBIT_VERSION_MAJOR 1
-#define ORBIT_VERSION_MINOR 3
+#define ORBIT_VERSION_MINOR 4
 #define ORBIT_VERSION_PATCH 0
 
 /* Since 1.3: the header's version as one number, and a test for "at least this version". */
@@ -36,7 +36,7 @@ extern "C" {
 #define ORBIT_CHECK_VERSION(major, minor, patch) \
 	(ORBIT_VERSION_NUMBER >= (((major) << 16) | ((minor) << 8) | (patch)))
 
-/* The version of the loaded library, "1.3.0": a static string. orbit_version(3). */
+/* The version of the loaded library, "1.4.0": a static string. orbit_version(3). */
 const char *orbit_version(void);
 
 /* ---- Ids ---------------------------------------------------------------------- */
@@ -185,6 +185,33 @@ int orbit_ring_arm(orbit_ring_t *ring, uint64_t cursor);
  * now and later, until called with on = 0. Safe from any thread and from a signal
  * handler. orbit_ring_interrupt(3). */
 int orbit_ring_interrupt(orbit_ring_t *ring, int on);
+
+/* ---- Batches ------------------------------------------------------------------ */
+
+/* LIBORBIT_1.4: one frame of a batch to write. */
+typedef struct orbit_msg {
+	const void *payload; /* NULL only when len is 0 */
+	size_t len;	     /* <= the ring's payload_max */
+	uint64_t ver;	     /* caller's version / tick */
+	uint8_t kind;	     /* frame (message-class) kind */
+} orbit_msg_t;
+
+/*
+ * Writes msgs[0..count) on consecutive counters with one claim (at most the ring's
+ * capacity of them) and the first one's id to *first (may be NULL). The number written:
+ * fewer than count when the ring's capacity cut the batch, or when msgs[n] could not be
+ * written (it and the rest are given up); a negative errno when none was, and before
+ * anything is written if any message is invalid. orbit_ring_write_batch(3).
+ */
+int orbit_ring_write_batch(orbit_ring_t *ring, const orbit_msg_t *msgs, size_t count,
+			   orbit_id_t *first);
+/*
+ * orbit_ring_next() for up to count frames at once: frames[i] and its payload at
+ * bufs + i * stride (stride bytes). The number delivered, or what orbit_ring_next()
+ * would return for the first. orbit_ring_next_batch(3).
+ */
+int orbit_ring_next_batch(orbit_ring_t *ring, uint64_t *cursor, orbit_frame_t *frames, void *bufs,
+			  size_t stride, size_t count, uint64_t *lost);
 
 /* ---- Substrates: values, cache, events, contest, heartbeats --------------------- */
 

@@ -12,12 +12,12 @@
 
 ORBIT_EXPORT orbit_id_t orbit_id_make(uint8_t kind, uint16_t node, uint64_t counter)
 {
-	return (orbit_id_t)kind << 56 | (orbit_id_t)node << 40 | (counter & ID_COUNTER_MASK);
+	return id_make(kind, node, counter);
 }
 
 ORBIT_EXPORT uint8_t orbit_id_kind(orbit_id_t id)
 {
-	return (uint8_t)(id >> 56);
+	return id_kind(id);
 }
 
 ORBIT_EXPORT uint16_t orbit_id_node(orbit_id_t id)
@@ -27,7 +27,7 @@ ORBIT_EXPORT uint16_t orbit_id_node(orbit_id_t id)
 
 ORBIT_EXPORT uint64_t orbit_id_counter(orbit_id_t id)
 {
-	return id & ID_COUNTER_MASK;
+	return id_counter(id);
 }
 
 ORBIT_EXPORT int orbit_id_format(orbit_id_t id, char *buf, size_t size)

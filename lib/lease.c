@@ -33,6 +33,10 @@
 /* A record's claim word: [state:2][ring kind:8][counter, low 54 bits]. */
 #define CLAIM_STATE_SHIFT 62
 #define CLAIM_KIND_SHIFT  LEASE_COUNTER_BITS
+/* Marks a claim_end word as written by a batch-aware writer (see struct lease_record). */
+#define CLAIM_END_SET (UINT64_C(1) << 63)
+/* Counters a claim may cover: a batch is at most a ring's capacity. */
+#define CLAIM_SPAN_MAX UINT32_MAX
 enum claim_state {
 	CLAIM_IDLE = 0,
 	CLAIM_PENDING = 1, /* about to take a counter of this ring */
@@ -56,7 +60,14 @@ struct lease_record {
 	_Atomic uint32_t pid;  /* the holder's pid, for people reading the segment */
 	/* Bumped each time the record is taken: a lease naming it names one holder. */
 	_Atomic uint32_t generation;
-	uint8_t reserved[LEASE_RECORD_SIZE - 20];
+	uint32_t pad;
+	/*
+	 * CLAIM_END_SET | kind | end: a held or dropped claim covers counters up to end
+	 * (exclusive), not only the one it names. Not read by liborbit 1.3, which takes a
+	 * claim for its one counter; such peers judge the rest of a batch as unrecorded.
+	 */
+	_Atomic uint64_t claim_end;
+	uint8_t reserved[LEASE_RECORD_SIZE - 32];
 };
 
 _Static_assert(sizeof(struct lease_header) == LEASE_HEADER_SIZE, "lease header size");
@@ -177,6 +188,7 @@ static void record_publish(struct lease_table *t, uint32_t index)
 	uint32_t used = atomic_load_explicit(&t->header->records_used, memory_order_relaxed);
 
 	atomic_store_explicit(&rec->claim, 0, memory_order_relaxed);
+	atomic_store_explicit(&rec->claim_end, 0, memory_order_relaxed);
 	/* Relaxed: pairs with nothing; see lease_record_generation(). */
 	atomic_fetch_add_explicit(&rec->generation, 1, memory_order_relaxed);
 	atomic_store_explicit(&rec->node, (uint32_t)t->node + 1, memory_order_relaxed);
@@ -617,9 +629,10 @@ static uint64_t claim_word(enum claim_state state, uint8_t kind, uint64_t counte
 }
 
 /*
- * Every store is a release: the pending store is ordered before the writer's fetch_add
- * (itself seq_cst), so a reader that saw the head move sees the record too; the idle
- * store is ordered after the commit. Readers pair with acquire loads in lease_owner_of().
+ * Every claim store is a release: the pending store is ordered before the writer's
+ * fetch_add (itself seq_cst), so a reader that saw the head move sees the record too;
+ * the idle store is ordered after the commit. Readers pair with acquire loads in
+ * lease_owner_of().
  */
 void lease_pending(struct lease_record *rec, uint8_t kind)
 {
@@ -627,7 +640,23 @@ void lease_pending(struct lease_record *rec, uint8_t kind)
 			      memory_order_release);
 }
 
-void lease_claim(struct lease_record *rec, uint8_t kind, uint64_t counter)
+void lease_claim(struct lease_record *rec, uint8_t kind, uint64_t first, uint64_t end)
+{
+	/*
+	 * Release fence: a reader that sees this end and then fences sees the claim word's
+	 * change before it (pending), so its re-read of the word tells it the end is not
+	 * the one of the claim it read first. See claim_covers().
+	 */
+	atomic_thread_fence(memory_order_release);
+	atomic_store_explicit(&rec->claim_end,
+			      CLAIM_END_SET | (uint64_t)kind << CLAIM_KIND_SHIFT |
+				      (end & LEASE_COUNTER_MASK),
+			      memory_order_relaxed);
+	atomic_store_explicit(&rec->claim, claim_word(CLAIM_HELD, kind, first),
+			      memory_order_release);
+}
+
+void lease_advance(struct lease_record *rec, uint8_t kind, uint64_t counter)
 {
 	atomic_store_explicit(&rec->claim, claim_word(CLAIM_HELD, kind, counter),
 			      memory_order_release);
@@ -645,9 +674,61 @@ void lease_idle(struct lease_record *rec)
 }
 
 /*
- * A held or dropped record names the counter; a pending one may be about to take any
- * counter of the ring, so only its liveness can speak for it: alive, it may hold this
- * one; dead, it says nothing (its counter, if it got one, is judged as unrecorded).
+ * Whether held or dropped claim word w of rec covers counter: the counter it names, or
+ * one after it up to the claim's end. The end is read between two loads of the word, as
+ * a seqlock: a word that changed meanwhile may belong to another claim, and -EAGAIN says
+ * to look again. An end no batch-aware writer wrote (zero, another kind, or a span no
+ * batch has) leaves the claim covering its one counter.
+ */
+static int claim_covers(struct lease_record *rec, uint64_t w, uint64_t counter)
+{
+	uint64_t named = w & LEASE_COUNTER_MASK;
+	uint64_t end = atomic_load_explicit(&rec->claim_end, memory_order_relaxed);
+	uint64_t span = ((end & LEASE_COUNTER_MASK) - named) & LEASE_COUNTER_MASK;
+
+	if ((counter & LEASE_COUNTER_MASK) == named)
+		return 1;
+	/* Acquire fence: pairs with the release fence in lease_claim(). */
+	atomic_thread_fence(memory_order_acquire);
+	if (atomic_load_explicit(&rec->claim, memory_order_relaxed) != w)
+		return -EAGAIN;
+	if (!(end & CLAIM_END_SET) ||
+	    ((end >> CLAIM_KIND_SHIFT) & 0xff) != ((w >> CLAIM_KIND_SHIFT) & 0xff) ||
+	    span > CLAIM_SPAN_MAX)
+		return 0;
+	return ((counter - named) & LEASE_COUNTER_MASK) < span;
+}
+
+/* Looks at a record whose claim keeps changing this many times before calling it pending. */
+#define CLAIM_LOOKS 4
+
+/*
+ * What rec's claim says of counter of ring kind: CLAIM_IDLE when it does not cover it,
+ * held or dropped when it does, pending when it may be about to take it, or when it
+ * keeps changing while it is read (a writer at work: its liveness speaks for it).
+ */
+static enum claim_state record_claim(struct lease_record *rec, uint8_t kind, uint64_t counter)
+{
+	for (int looks = 0; looks < CLAIM_LOOKS; looks++) {
+		uint64_t w = atomic_load_explicit(&rec->claim, memory_order_acquire);
+		enum claim_state state = (enum claim_state)(w >> CLAIM_STATE_SHIFT);
+		int covers;
+
+		if (state == CLAIM_IDLE || (uint8_t)(w >> CLAIM_KIND_SHIFT) != kind)
+			return CLAIM_IDLE;
+		if (state == CLAIM_PENDING)
+			return CLAIM_PENDING;
+		covers = claim_covers(rec, w, counter);
+		if (covers != -EAGAIN)
+			return covers ? state : CLAIM_IDLE;
+	}
+	return CLAIM_PENDING;
+}
+
+/*
+ * A pending record may be about to take any counter of the ring, so only its liveness
+ * can speak for it: alive, it may hold this one; dead, it says nothing (its counter, if
+ * it got one, is judged as unrecorded).
  */
 enum lease_owner lease_owner_of(struct lease_table *t, uint8_t kind, uint64_t counter)
 {
@@ -657,13 +738,9 @@ enum lease_owner lease_owner_of(struct lease_table *t, uint8_t kind, uint64_t co
 	if (used > LEASE_RECORDS)
 		used = LEASE_RECORDS;
 	for (uint32_t i = 0; i < used; i++) {
-		uint64_t w = atomic_load_explicit(&t->records[i].claim, memory_order_acquire);
-		enum claim_state state = (enum claim_state)(w >> CLAIM_STATE_SHIFT);
-		bool names_it = (w & LEASE_COUNTER_MASK) == (counter & LEASE_COUNTER_MASK);
+		enum claim_state state = record_claim(&t->records[i], kind, counter);
 
-		if (state == CLAIM_IDLE || (uint8_t)(w >> CLAIM_KIND_SHIFT) != kind)
-			continue;
-		if (state != CLAIM_PENDING && !names_it)
+		if (state == CLAIM_IDLE)
 			continue;
 		if (state == CLAIM_DROPPED)
 			return LEASE_OWNER_DROPPED;

@@ -91,9 +91,12 @@ struct lease_record *lease_writer(struct lease_table *table);
 
 /* Before taking a counter on ring kind: ordered before the fetch_add that takes it. */
 void lease_pending(struct lease_record *rec, uint8_t kind);
-/* After the fetch_add, before the slot is taken. */
-void lease_claim(struct lease_record *rec, uint8_t kind, uint64_t counter);
-/* The writer gives counter up for good: readers count it lost without waiting. */
+/* After the fetch_add, before the first slot is taken: the writer holds [first, end). */
+void lease_claim(struct lease_record *rec, uint8_t kind, uint64_t first, uint64_t end);
+/* A batch's writer moves on to counter: those before it are committed or given up. */
+void lease_advance(struct lease_record *rec, uint8_t kind, uint64_t counter);
+/* The writer gives counter and the rest of its claim up for good: readers count them
+ * lost without waiting. */
 void lease_drop(struct lease_record *rec, uint8_t kind, uint64_t counter);
 /* After the commit (release: whoever sees the record idle sees the commit). */
 void lease_idle(struct lease_record *rec);

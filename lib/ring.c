@@ -695,15 +695,14 @@ static void wake_waiters(const orbit_ring_t *ring, uint64_t c)
 		bells_ring(ring->bells, ring->bells_armed, ring->kind, c);
 }
 
-static int frame_write(orbit_ring_t *ring, uint64_t c, bool recorded, uint8_t frame_kind,
-		       uint64_t ver, const void *payload, size_t len)
+static int frame_write(orbit_ring_t *ring, uint64_t c, bool recorded, const orbit_msg_t *msg)
 {
 	uint8_t *slot = slot_of(ring, c);
 
 	switch (slot_take(ring, slot, c)) {
 	case TAKE_OK:
-		slot_fill(ring, slot, orbit_id_make(ring->kind, ring->node, c), frame_kind, ver,
-			  payload, len);
+		slot_fill(ring, slot, id_make(ring->kind, ring->node, c), msg->kind, msg->ver,
+			  msg->payload, msg->len);
 		return slot_commit(ring, slot, c, recorded) ? 0 : -ESTALE;
 	case TAKE_OVERWRITTEN:
 		return 0;
@@ -715,10 +714,48 @@ static int frame_write(orbit_ring_t *ring, uint64_t c, bool recorded, uint8_t fr
 	return -EBUSY;
 }
 
+/*
+ * Claims n counters with one fetch_add, from *first on, and writes msgs into them in
+ * order. Returns how many were written; *err says why the next one was not (0 if all
+ * were). A frame that cannot be written gives up the rest of the claim with it.
+ */
+static size_t frames_write(orbit_ring_t *ring, const orbit_msg_t *msgs, size_t n, uint64_t *first,
+			   int *err)
+{
+	struct lease_record *rec = ring->leases ? lease_writer(ring->leases) : NULL;
+	uint64_t c;
+	size_t i;
+	int ret = 0;
+
+	/* The record says "about to take a counter" before the counter exists, so no
+	 * counter is ever claimed by nobody (orbit(7), Liveness). */
+	if (rec)
+		lease_pending(rec, ring->kind);
+	/* seq_cst: the other half of the Dekker pair in wake_waiters(). */
+	c = atomic_fetch_add_explicit(ring->write_pos, n, memory_order_seq_cst);
+	if (rec)
+		lease_claim(rec, ring->kind, c, c + n);
+	for (i = 0; i < n; i++) {
+		if (rec && i)
+			lease_advance(rec, ring->kind, c + i);
+		ret = frame_write(ring, c + i, rec != NULL, &msgs[i]);
+		if (ret < 0)
+			break;
+	}
+	if (rec && ret < 0)
+		lease_drop(rec, ring->kind, c + i);
+	else if (rec)
+		lease_idle(rec);
+	wake_waiters(ring, c + n - 1);
+	*first = c;
+	*err = ret;
+	return i;
+}
+
 ORBIT_EXPORT int orbit_ring_write(orbit_ring_t *ring, uint8_t frame_kind, uint64_t ver,
 				  const void *payload, size_t len, orbit_id_t *id)
 {
-	struct lease_record *rec;
+	const orbit_msg_t msg = { .payload = payload, .len = len, .ver = ver, .kind = frame_kind };
 	uint64_t c;
 	int ret;
 
@@ -728,24 +765,37 @@ ORBIT_EXPORT int orbit_ring_write(orbit_ring_t *ring, uint8_t frame_kind, uint64
 		return ORBIT_INVALID("%s: payload is NULL, len %zu", __func__, len);
 	if (len > ring->payload_max)
 		return -EMSGSIZE;
-	rec = ring->leases ? lease_writer(ring->leases) : NULL;
-	/* The record says "about to take a counter" before the counter exists, so no
-	 * counter is ever claimed by nobody (orbit(7), Liveness). */
-	if (rec)
-		lease_pending(rec, ring->kind);
-	/* seq_cst: the other half of the Dekker pair in wake_waiters(). */
-	c = atomic_fetch_add_explicit(ring->write_pos, 1, memory_order_seq_cst);
-	if (rec)
-		lease_claim(rec, ring->kind, c);
-	ret = frame_write(ring, c, rec != NULL, frame_kind, ver, payload, len);
-	if (rec && ret == -EBUSY)
-		lease_drop(rec, ring->kind, c);
-	else if (rec)
-		lease_idle(rec);
-	wake_waiters(ring, c);
-	if (id && ret == 0)
-		*id = orbit_id_make(ring->kind, ring->node, c);
+	if (frames_write(ring, &msg, 1, &c, &ret) && id)
+		*id = id_make(ring->kind, ring->node, c);
 	return ret;
+}
+
+ORBIT_EXPORT int orbit_ring_write_batch(orbit_ring_t *ring, const orbit_msg_t *msgs, size_t count,
+					orbit_id_t *first)
+{
+	size_t n, written;
+	uint64_t c;
+	int ret;
+
+	if (!ring)
+		return ORBIT_INVALID("%s: ring is NULL", __func__);
+	if (!msgs && count)
+		return ORBIT_INVALID("%s: msgs is NULL, count %zu", __func__, count);
+	/* A batch longer than a lap would overwrite itself. */
+	n = count < ring->capacity ? count : ring->capacity;
+	for (size_t i = 0; i < n; i++) {
+		if (!msgs[i].payload && msgs[i].len)
+			return ORBIT_INVALID("%s: msgs[%zu].payload is NULL, len %zu", __func__, i,
+					     msgs[i].len);
+		if (msgs[i].len > ring->payload_max)
+			return -EMSGSIZE;
+	}
+	if (!n)
+		return 0;
+	written = frames_write(ring, msgs, n, &c, &ret);
+	if (written && first)
+		*first = id_make(ring->kind, ring->node, c);
+	return written ? (int)written : ret;
 }
 
 /* ---- reading ---- */
@@ -771,8 +821,8 @@ static int unread_reason(uint64_t c, uint64_t seq)
 static int frame_verify(const orbit_ring_t *ring, uint64_t c, const orbit_frame_t *snap,
 			orbit_frame_t *frame, size_t size)
 {
-	if (snap->len > ring->payload_max || orbit_id_kind(snap->id) != ring->kind ||
-	    orbit_id_counter(snap->id) != (c & ID_COUNTER_MASK))
+	if (snap->len > ring->payload_max || id_kind(snap->id) != ring->kind ||
+	    id_counter(snap->id) != (c & ID_COUNTER_MASK))
 		return -EPROTO;
 	*frame = *snap;
 	return snap->len > size ? -EMSGSIZE : 0;
@@ -840,7 +890,7 @@ static int check_read_args(const char *call, const orbit_ring_t *ring, const orb
 /* The newest counter at or below the head whose low 40 bits are the id's counter. */
 static uint64_t counter_of_id(uint64_t head, orbit_id_t id)
 {
-	uint64_t c = (head & ~ID_COUNTER_MASK) | orbit_id_counter(id);
+	uint64_t c = (head & ~ID_COUNTER_MASK) | id_counter(id);
 
 	if (c >= head && c > ID_COUNTER_MASK)
 		c -= ID_COUNTER_MASK + 1;
@@ -854,7 +904,7 @@ ORBIT_EXPORT int orbit_ring_read(orbit_ring_t *ring, orbit_id_t id, orbit_frame_
 
 	if (ret < 0)
 		return ret;
-	if (orbit_id_kind(id) != ring->kind)
+	if (id_kind(id) != ring->kind)
 		return -ENOENT;
 	return read_counter(ring, counter_of_id(load_head(ring), id), frame, buf, size);
 }
@@ -966,18 +1016,18 @@ static enum claim_verdict claim_judge(orbit_ring_t *ring, uint64_t c, uint64_t *
 	return claim_give_up(ring, seq, s, c);
 }
 
-ORBIT_EXPORT int orbit_ring_next(orbit_ring_t *ring, uint64_t *cursor, orbit_frame_t *frame,
-				 void *buf, size_t size, uint64_t *lost)
+/*
+ * The frame at counter *c, or the first one after it that can be delivered: 0 and *c
+ * moved past it, or -EAGAIN / -EMSGSIZE with *c on the frame to wait for. Frames lost
+ * on the way are added to *skipped.
+ */
+static int cursor_next(orbit_ring_t *ring, uint64_t *cursor, orbit_frame_t *frame, void *buf,
+		       size_t size, uint64_t *skipped)
 {
-	uint64_t c, head, skipped = 0;
-	int settled = 0, ret = check_read_args(__func__, ring, frame, buf, size);
+	uint64_t c = *cursor, head;
+	int settled = 0, ret;
 	bool lapped;
 
-	if (ret < 0)
-		return ret;
-	if (!cursor)
-		return ORBIT_INVALID("%s: cursor is NULL", __func__);
-	c = *cursor;
 	for (;;) {
 		/* The slot first: a delivered frame never touches the writers' header line. */
 		ret = slot_read(ring, c, frame, buf, size);
@@ -992,7 +1042,7 @@ ORBIT_EXPORT int orbit_ring_next(orbit_ring_t *ring, uint64_t *cursor, orbit_fra
 		/* A writer's claim of this very counter survives the laps that gave up on it:
 		 * judged before any jump. Anything else a lap behind is lost. */
 		if (lapped && ret != -EAGAIN) {
-			skipped += head - ring->capacity - c;
+			*skipped += head - ring->capacity - c;
 			c = head - ring->capacity;
 			continue;
 		}
@@ -1008,18 +1058,57 @@ ORBIT_EXPORT int orbit_ring_next(orbit_ring_t *ring, uint64_t *cursor, orbit_fra
 				continue;
 		}
 		if (lapped) {
-			skipped += head - ring->capacity - c;
+			*skipped += head - ring->capacity - c;
 			c = head - ring->capacity;
 			continue;
 		}
 		/* Overwritten, impossible, or given up: lost, and the cursor moves on. */
-		skipped++;
+		(*skipped)++;
 		c++;
 	}
 	*cursor = ret == 0 ? c + 1 : c;
+	return ret;
+}
+
+ORBIT_EXPORT int orbit_ring_next(orbit_ring_t *ring, uint64_t *cursor, orbit_frame_t *frame,
+				 void *buf, size_t size, uint64_t *lost)
+{
+	uint64_t skipped = 0;
+	int ret = check_read_args(__func__, ring, frame, buf, size);
+
+	if (ret < 0)
+		return ret;
+	if (!cursor)
+		return ORBIT_INVALID("%s: cursor is NULL", __func__);
+	ret = cursor_next(ring, cursor, frame, buf, size, &skipped);
 	if (lost)
 		*lost += skipped;
 	return ret;
+}
+
+ORBIT_EXPORT int orbit_ring_next_batch(orbit_ring_t *ring, uint64_t *cursor, orbit_frame_t *frames,
+				       void *bufs, size_t stride, size_t count, uint64_t *lost)
+{
+	uint64_t skipped = 0;
+	size_t i, n = count < INT_MAX ? count : INT_MAX;
+	int ret = 0;
+
+	if (!ring || !cursor)
+		return ORBIT_INVALID("%s: %s is NULL", __func__, ring ? "cursor" : "ring");
+	if (!frames && count)
+		return ORBIT_INVALID("%s: frames is NULL, count %zu", __func__, count);
+	if (!bufs && stride)
+		return ORBIT_INVALID("%s: bufs is NULL, stride %zu", __func__, stride);
+	for (i = 0; i < n; i++) {
+		void *buf = bufs ? (uint8_t *)bufs + i * stride : NULL;
+
+		ret = cursor_next(ring, cursor, &frames[i], buf, stride, &skipped);
+		if (ret < 0)
+			break;
+	}
+	if (lost)
+		*lost += skipped;
+	return i ? (int)i : ret;
 }
 
 /* ---- waiting, reset and getters ---- */

@@ -75,6 +75,15 @@ int pattern_write_filled(orbit_ring_t *ring, uint16_t writer, uint64_t seq, cons
 	return orbit_ring_write(ring, pattern_frame_kind(writer, seq), seq, payload, len, id);
 }
 
+orbit_msg_t pattern_msg(void *buf, size_t max, uint16_t writer, uint64_t seq)
+{
+	size_t len = pattern_fill(buf, max, writer, seq);
+
+	return (orbit_msg_t){
+		.payload = buf, .len = len, .ver = seq, .kind = pattern_frame_kind(writer, seq)
+	};
+}
+
 int pattern_write(orbit_ring_t *ring, uint16_t writer, uint64_t seq, orbit_id_t *id)
 {
 	size_t len = pattern_fill(pattern_buf, orbit_ring_payload_max(ring), writer, seq);

@@ -23,6 +23,8 @@ size_t pattern_length(size_t max, uint16_t writer, uint64_t seq);
 
 /* The same in two steps, for callers that keep the payload somewhere of their own. */
 size_t pattern_fill(void *buf, size_t max, uint16_t writer, uint64_t seq);
+/* Frame `seq` by `writer` as a batch message, its payload filled into buf (max bytes). */
+orbit_msg_t pattern_msg(void *buf, size_t max, uint16_t writer, uint64_t seq);
 int pattern_write_filled(orbit_ring_t *ring, uint16_t writer, uint64_t seq, const void *payload,
 			 size_t len, orbit_id_t *id);
 

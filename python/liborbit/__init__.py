@@ -26,18 +26,18 @@ from .errors import ClaimBusy, Error
 from .events import Event, EventFollower, Events, Polled
 from .fleet import (KIND_CACHE, KIND_CONTEST, KIND_EVENTS, KIND_HEARTBEAT, Fleet, Member,
                     MemberState, Options, probe)
-from .ring import Frame, Next, Ring, RingFollower
+from .ring import Batch, Frame, Next, Ring, RingFollower
 
 __all__ = [
     "SONAME", "KIND_CACHE", "KIND_CONTEST", "KIND_EVENTS", "KIND_HEARTBEAT",
-    "Cache", "ClaimBusy", "Error", "Event", "EventFollower", "Events", "Fleet",
+    "Batch", "Cache", "ClaimBusy", "Error", "Event", "EventFollower", "Events", "Fleet",
     "Follower", "Frame", "Guard", "Member", "MemberState", "Next", "Options", "Polled",
     "Ring", "RingFollower", "ids", "probe", "version",
 ]
 
-__version__ = "1.3.0"
+__version__ = "1.4.0"
 
 
 def version() -> str:
-    """The version of the loaded liborbit.so.1, such as "1.3.0"."""
+    """The version of the loaded liborbit.so.1, such as "1.4.0"."""
     return str(lib.orbit_version().decode("ascii"))

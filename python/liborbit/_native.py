@@ -37,6 +37,17 @@ class FrameStruct(ctypes.Structure):
     ]
 
 
+class MsgStruct(ctypes.Structure):
+    """orbit_msg_t: one frame of a batch to write."""
+
+    _fields_ = [
+        ("payload", ctypes.c_void_p),
+        ("len", ctypes.c_size_t),
+        ("ver", ctypes.c_uint64),
+        ("kind", ctypes.c_uint8),
+    ]
+
+
 class EventStruct(ctypes.Structure):
     """orbit_event_t."""
 
@@ -106,6 +117,8 @@ SIGNATURES: Dict[str, Tuple[Any, List[Any]]] = {
     "orbit_ring_arm": (_c_int, [_handle, _u64]),
     "orbit_ring_follow": (_c_int, [_handle, _u64_p, _frame_p, _buf, _size, _u64_p, _c_int]),
     "orbit_ring_interrupt": (_c_int, [_handle, _c_int]),
+    "orbit_ring_write_batch": (_c_int, [_handle, ctypes.POINTER(MsgStruct), _size, _u64_p]),
+    "orbit_ring_next_batch": (_c_int, [_handle, _u64_p, _frame_p, _buf, _size, _size, _u64_p]),
     "orbit_value_store": (_c_int, [_handle, _u8, _buf, _size]),
     "orbit_value_load": (_c_int, [_handle, _u8, _buf, _size]),
     "orbit_cache_open": (_c_int, [_handle, _u8, _handle_p]),

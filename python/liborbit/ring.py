@@ -3,11 +3,11 @@
 
 import ctypes
 import errno
-from typing import TYPE_CHECKING, Any, NamedTuple, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Iterable, List, NamedTuple, Optional, Tuple
 
 from . import ids
 from ._follow import Follower
-from ._native import FrameStruct, buffer_of, encode, lib, timeout_ms
+from ._native import FrameStruct, MsgStruct, buffer_of, encode, lib, timeout_ms
 from .errors import check, error
 
 if TYPE_CHECKING:
@@ -34,6 +34,15 @@ class Frame(NamedTuple):
     def counter(self) -> int:
         """The frame's position in the ring."""
         return ids.counter(self.id)
+
+
+class Batch(NamedTuple):
+    """What Ring.next_batch returns: the frames (empty when nothing newer is
+    committed), the cursor to pass next time, and the frames lost on the way."""
+
+    frames: List[Frame]
+    cursor: int
+    lost: int
 
 
 class Next(NamedTuple):
@@ -91,6 +100,41 @@ class Ring:
         check(lib.orbit_ring_write(self._handle, frame_kind, ver, data, len(data),
                                    ctypes.byref(frame_id)), "orbit_ring_write")
         return frame_id.value
+
+    def write_batch(self, payloads: "Iterable[bytes | str]", *, frame_kind: int = 0,
+                    ver: int = 0) -> Tuple[int, int]:
+        """Writes the payloads as consecutive frames with one claim (at most capacity of
+        them) and returns (frames written, id of the first). All are checked first: an
+        invalid one raises and writes nothing."""
+        data = [encode(payload) for payload in payloads]
+        msgs = (MsgStruct * max(len(data), 1))()
+        for msg, payload in zip(msgs, data):
+            msg.payload = ctypes.cast(ctypes.c_char_p(payload), ctypes.c_void_p)
+            msg.len, msg.ver, msg.kind = len(payload), ver, frame_kind
+        first = ctypes.c_uint64()
+        written = check(lib.orbit_ring_write_batch(self._handle, msgs, len(data),
+                                                   ctypes.byref(first)),
+                        "orbit_ring_write_batch")
+        return written, first.value
+
+    def next_batch(self, cursor: int, count: int = 64) -> Batch:
+        """Up to count committed frames from cursor, without waiting, as next() would
+        return them one by one: Batch(frames, cursor after them, frames lost); frames is
+        empty when there is nothing newer (EAGAIN is not raised)."""
+        position = ctypes.c_uint64(cursor)
+        lost = ctypes.c_uint64()
+        stride = self.payload_max
+        structs = (FrameStruct * max(count, 1))()
+        bufs = buffer_of(stride * count)
+        ret = lib.orbit_ring_next_batch(self._handle, ctypes.byref(position), structs, bufs,
+                                        stride, count, ctypes.byref(lost))
+        if ret == -errno.EAGAIN:
+            return Batch([], position.value, lost.value)
+        check(ret, "orbit_ring_next_batch")
+        base = ctypes.addressof(bufs)
+        frames = [Frame(s.id, s.kind, s.ver, ctypes.string_at(base + i * stride, s.len))
+                  for i, s in enumerate(structs[:ret])]
+        return Batch(frames, position.value, lost.value)
 
     def _read(self, call: str, *args: Any) -> Frame:
         struct = FrameStruct()

@@ -183,6 +183,24 @@ void check_ring(orbit_fleet_t *fleet)
 
 	EXPECT_EQ(orbit_ring_reset(ring), 0);
 	EXPECT_EQ(orbit_ring_head(ring), 0);
+
+	// A batch in, a batch out: three frames on consecutive counters, one call each way.
+	const orbit_msg_t msgs[3] = { { hello.data(), hello.size(), 7, 1 },
+				      { nullptr, 0, 8, 2 },
+				      { hello.data(), 2, 9, 3 } };
+	orbit_frame_t frames[4];
+	std::vector<char> bufs(4 * kPayloadMax);
+	cursor = 0;
+	lost = 0;
+	EXPECT_EQ(orbit_ring_write_batch(ring, msgs, 3, &id), 3);
+	EXPECT_EQ(id, orbit_id_make(9, kNode, 0));
+	EXPECT_EQ(orbit_ring_next_batch(ring, &cursor, frames, bufs.data(), kPayloadMax, 4, &lost),
+		  3);
+	EXPECT_EQ(cursor, 3);
+	EXPECT_EQ(frames[1].len, 0);
+	EXPECT_EQ(frames[2].ver, 9);
+	expect(std::string(bufs.data() + 2 * kPayloadMax, frames[2].len) == "he",
+	       "orbit_ring_next_batch payload", 0);
 }
 
 void check_value(orbit_fleet_t *fleet)

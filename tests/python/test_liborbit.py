@@ -205,6 +205,26 @@ class TestRing(FleetTest):
         self.assertEqual((frame.payload if frame else None, cursor, lost), (b"a", 1, 0))
         self.assertEqual(ring.next(cursor), liborbit.Next(None, 1, 0))
 
+    def test_batches_write_and_read_many_frames_per_call(self) -> None:
+        ring = self.fleet.ring(12)
+        self.assertEqual(ring.next_batch(0), liborbit.Batch([], 0, 0))
+        written, first = ring.write_batch([b"a", "b", b""], frame_kind=4, ver=9)
+        self.assertEqual((written, ids.counter(first), ids.node(first)), (3, 0, 1))
+        frames, cursor, lost = ring.next_batch(0, count=2)
+        self.assertEqual([f.payload for f in frames], [b"a", b"b"])
+        self.assertEqual((frames[1].kind, frames[1].ver, frames[1].counter), (4, 9, 1))
+        self.assertEqual((cursor, lost), (2, 0))
+        frames, cursor, lost = ring.next_batch(cursor)
+        self.assertEqual(([f.payload for f in frames], cursor, lost), ([b""], 3, 0))
+        # One lap at most, all checked before anything is written.
+        self.assertEqual(ring.write_batch([b"x"] * 20)[0], ring.capacity)
+        with self.assertRaises(OSError) as raised:
+            ring.write_batch([b"ok", b"y" * 300])
+        self.assertEqual(raised.exception.errno, errno.EMSGSIZE)
+        self.assertEqual(ring.head, 3 + ring.capacity)
+        frames, cursor, lost = ring.next_batch(0, count=100)
+        self.assertEqual((len(frames), cursor, lost), (ring.capacity, 3 + ring.capacity, 3))
+
     def test_wraparound_is_counted_lost(self) -> None:
         ring = self.fleet.ring(12)
         for seq in range(20):
