@@ -21,7 +21,6 @@
 #define LEASE_MAGIC	  0x4F524C54u /* "TLRO" little-endian: orbit lease table */
 #define LEASE_VERSION	  1u
 #define LEASE_HEADER_SIZE 64u
-#define LEASE_RECORD_SIZE 64u
 #define LEASE_RECORDS_AT  LEASE_HEADER_SIZE
 #define LEASE_TABLE_SIZE  (LEASE_RECORDS_AT + LEASE_RECORDS * LEASE_RECORD_SIZE)
 #define SUBJECTS_MAGIC	  0x4F52534Au /* "JSRO" little-endian: orbit subject slots */
@@ -29,20 +28,6 @@
 #define SUBJECTS_SIZE	  (SUBJECTS_AT + LEASE_SUBJECTS * LEASE_SUBJECT_SIZE)
 /* Per-thread writer records a thread keeps at once (one per table it writes to). */
 #define LEASE_BINDINGS 4
-
-/* A record's claim word: [state:2][ring kind:8][counter, low 54 bits]. */
-#define CLAIM_STATE_SHIFT 62
-#define CLAIM_KIND_SHIFT  LEASE_COUNTER_BITS
-/* Marks a claim_end word as written by a batch-aware writer (see struct lease_record). */
-#define CLAIM_END_SET (UINT64_C(1) << 63)
-/* Counters a claim may cover: a batch is at most a ring's capacity. */
-#define CLAIM_SPAN_MAX UINT32_MAX
-enum claim_state {
-	CLAIM_IDLE = 0,
-	CLAIM_PENDING = 1, /* about to take a counter of this ring */
-	CLAIM_HELD = 2,	   /* taking or writing this counter */
-	CLAIM_DROPPED = 3, /* gave this counter up: it will never be committed */
-};
 
 struct lease_header {
 	uint32_t magic;
@@ -54,24 +39,7 @@ struct lease_header {
 	uint8_t reserved[LEASE_HEADER_SIZE - 20];
 };
 
-struct lease_record {
-	_Atomic uint64_t claim;
-	_Atomic uint32_t node; /* node + 1 of the holder; 0 = never held */
-	_Atomic uint32_t pid;  /* the holder's pid, for people reading the segment */
-	/* Bumped each time the record is taken: a lease naming it names one holder. */
-	_Atomic uint32_t generation;
-	uint32_t pad;
-	/*
-	 * CLAIM_END_SET | kind | end: a held or dropped claim covers counters up to end
-	 * (exclusive), not only the one it names. Not read by liborbit 1.3, which takes a
-	 * claim for its one counter; such peers judge the rest of a batch as unrecorded.
-	 */
-	_Atomic uint64_t claim_end;
-	uint8_t reserved[LEASE_RECORD_SIZE - 32];
-};
-
 _Static_assert(sizeof(struct lease_header) == LEASE_HEADER_SIZE, "lease header size");
-_Static_assert(sizeof(struct lease_record) == LEASE_RECORD_SIZE, "lease record size");
 
 struct lease_table {
 	struct region region;
@@ -594,7 +562,8 @@ static int writer_record_take(struct lease_table *t)
 	return index;
 }
 
-static struct lease_record *writer_bind(struct lease_table *t)
+/* Out of line: lease_writer() stays a short lookup on every write. */
+__attribute__((noinline)) static struct lease_record *writer_bind(struct lease_table *t)
 {
 	struct lease_binding *b;
 	int index = -ENOBUFS;
@@ -620,57 +589,6 @@ struct lease_record *lease_writer(struct lease_table *t)
 	struct lease_binding *b = binding_find(t);
 
 	return b ? &t->records[b->index] : writer_bind(t);
-}
-
-static uint64_t claim_word(enum claim_state state, uint8_t kind, uint64_t counter)
-{
-	return (uint64_t)state << CLAIM_STATE_SHIFT | (uint64_t)kind << CLAIM_KIND_SHIFT |
-	       (counter & LEASE_COUNTER_MASK);
-}
-
-/*
- * Every claim store is a release: the pending store is ordered before the writer's
- * fetch_add (itself seq_cst), so a reader that saw the head move sees the record too;
- * the idle store is ordered after the commit. Readers pair with acquire loads in
- * lease_owner_of().
- */
-void lease_pending(struct lease_record *rec, uint8_t kind)
-{
-	atomic_store_explicit(&rec->claim, claim_word(CLAIM_PENDING, kind, 0),
-			      memory_order_release);
-}
-
-void lease_claim(struct lease_record *rec, uint8_t kind, uint64_t first, uint64_t end)
-{
-	/*
-	 * Release fence: a reader that sees this end and then fences sees the claim word's
-	 * change before it (pending), so its re-read of the word tells it the end is not
-	 * the one of the claim it read first. See claim_covers().
-	 */
-	atomic_thread_fence(memory_order_release);
-	atomic_store_explicit(&rec->claim_end,
-			      CLAIM_END_SET | (uint64_t)kind << CLAIM_KIND_SHIFT |
-				      (end & LEASE_COUNTER_MASK),
-			      memory_order_relaxed);
-	atomic_store_explicit(&rec->claim, claim_word(CLAIM_HELD, kind, first),
-			      memory_order_release);
-}
-
-void lease_advance(struct lease_record *rec, uint8_t kind, uint64_t counter)
-{
-	atomic_store_explicit(&rec->claim, claim_word(CLAIM_HELD, kind, counter),
-			      memory_order_release);
-}
-
-void lease_drop(struct lease_record *rec, uint8_t kind, uint64_t counter)
-{
-	atomic_store_explicit(&rec->claim, claim_word(CLAIM_DROPPED, kind, counter),
-			      memory_order_release);
-}
-
-void lease_idle(struct lease_record *rec)
-{
-	atomic_store_explicit(&rec->claim, 0, memory_order_release);
 }
 
 /*

@@ -763,7 +763,7 @@ static size_t frames_write(orbit_ring_t *ring, const orbit_msg_t *msgs, size_t n
 	c = atomic_fetch_add_explicit(ring->write_pos, n, memory_order_seq_cst);
 	if (rec)
 		lease_claim(rec, ring->kind, c, c + n);
-	for (i = 0; i < n && i < WRITE_AHEAD; i++)
+	for (i = 0; n > 1 && i < n && i < WRITE_AHEAD; i++)
 		slot_prefetch(ring, c + i, msgs[i].len);
 	for (i = 0; i < n; i++) {
 		if (i + WRITE_AHEAD < n)
