@@ -147,16 +147,28 @@ uint64_t bare_head(struct bare_ring *ring)
 	return atomic_load_explicit(&ring->head, memory_order_acquire);
 }
 
-/* The transport: a spinning ping-pong through two bare rings, as bench_transport_orbit
- * spins through two liborbit rings. */
+/*
+ * The transport: a spinning ping-pong through two bare rings, as bench_transport_orbit
+ * spins through two liborbit rings. A stream has the same flow control as liborbit's,
+ * at its floor: the receiver stores its count in a shared word every ack_every frames
+ * and the sender stays within half a ring of it.
+ */
 
-#define BARE_CAPACITY 1024
+#define BARE_CAPACITY  1024
+#define BARE_WINDOW    (BARE_CAPACITY / 2)
+#define BARE_ACK_EVERY (BARE_WINDOW / 4)
+
+struct bare_ack {
+	_Alignas(128) _Atomic uint64_t count; /* 128: the adjacent-line prefetcher pairs lines */
+};
 
 struct bare_pair {
 	struct bare_ring *rings[2];
+	struct bare_ack *acks; /* two, one per direction, shared with the child */
 	uint64_t cursors[2];
 	uint64_t seqs[2];
 	size_t bytes;
+	bool stream;
 	uint8_t payload[BENCH_MESSAGE_MAX];
 	uint8_t buf[BENCH_MESSAGE_MAX];
 };
@@ -165,6 +177,11 @@ static int bare_send(void *ctx, int dir)
 {
 	struct bare_pair *p = ctx;
 
+	/* Acquire: pairs with the receiver's release store of its count. */
+	while (p->stream &&
+	       p->seqs[dir] - atomic_load_explicit(&p->acks[dir].count, memory_order_acquire) >=
+		       BARE_WINDOW)
+		bench_relax();
 	return bare_write(p->rings[dir], 1, ++p->seqs[dir], p->payload, p->bytes);
 }
 
@@ -178,7 +195,11 @@ static int bare_receive(void *ctx, int dir)
 		bench_relax();
 	if (rc < 0)
 		return rc;
-	return frame.ver == ++p->seqs[dir] && frame.len == p->bytes ? 0 : -EPROTO;
+	if (frame.ver != ++p->seqs[dir] || frame.len != p->bytes)
+		return -EPROTO;
+	if (p->stream && p->seqs[dir] % BARE_ACK_EVERY == 0)
+		atomic_store_explicit(&p->acks[dir].count, p->seqs[dir], memory_order_release);
+	return 0;
 }
 
 static void bare_close(struct bench_pingpong *pp)
@@ -189,6 +210,8 @@ static void bare_close(struct bench_pingpong *pp)
 		return;
 	for (int dir = 0; dir < 2; dir++)
 		bare_ring_free(p->rings[dir]);
+	if (p->acks)
+		bench_shared_unmap(p->acks, 2 * sizeof(*p->acks));
 	free(p);
 	pp->ctx = NULL;
 }
@@ -197,19 +220,20 @@ static int bare_open(const struct bench_channel *ch, struct bench_pingpong *pp)
 {
 	struct bare_pair *p;
 
-	if (ch->bytes < 1 || ch->bytes > BENCH_MESSAGE_MAX || !ch->spin || ch->stream)
+	if (ch->bytes < 1 || ch->bytes > BENCH_MESSAGE_MAX || !ch->spin)
 		return -EINVAL;
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
 	p->bytes = ch->bytes;
+	p->stream = ch->stream;
 	*pp = (struct bench_pingpong){ .send = bare_send, .receive = bare_receive, .ctx = p };
-	for (int dir = 0; dir < 2; dir++) {
+	p->acks = bench_shared_map(2 * sizeof(*p->acks));
+	for (int dir = 0; dir < 2; dir++)
 		p->rings[dir] = bare_ring_new(BARE_CAPACITY);
-		if (!p->rings[dir]) {
-			bare_close(pp);
-			return -ENOMEM;
-		}
+	if (!p->acks || !p->rings[0] || !p->rings[1]) {
+		bare_close(pp);
+		return -ENOMEM;
 	}
 	return 0;
 }

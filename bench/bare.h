@@ -45,7 +45,8 @@ int bare_next(struct bare_ring *ring, uint64_t *cursor, struct bare_frame *frame
 
 uint64_t bare_head(struct bare_ring *ring);
 
-/* One bare ring per direction; receivers spin (can_spin only: the protocol has no sleep). */
+/* One bare ring per direction; receivers spin (can_spin only: the protocol has no sleep).
+ * Streams keep the sender within half a ring of a count the receiver shares. */
 extern const struct bench_transport bench_transport_bare;
 
 #endif

@@ -291,6 +291,14 @@ struct echo_run {
 	int cpu;
 };
 
+/* The messages a stream's sender holds back go out before a sample ends. */
+static int stream_flush(const struct echo_run *run)
+{
+	const struct bench_pingpong *pp = run->pp;
+
+	return run->stream && pp->flush ? pp->flush(pp->ctx, 1) : 0;
+}
+
 static void echo_main(void *arg)
 {
 	const struct echo_run *run = arg;
@@ -306,11 +314,13 @@ static void echo_main(void *arg)
 		rc = pp->child_setup(pp->ctx);
 	for (unsigned i = 0; rc == 0 && i < run->plan->warmup; i++)
 		rc = run->child_step(pp);
+	rc = rc == 0 ? stream_flush(run) : rc;
 	for (unsigned s = 0; rc == 0 && s < run->plan->samples; s++) {
 		if (run->stream)
 			atomic_store(&run->shared->starts[s], bench_now_ns());
 		for (unsigned b = 0; rc == 0 && b < run->plan->batch; b++)
 			rc = run->child_step(pp);
+		rc = rc == 0 ? stream_flush(run) : rc;
 	}
 	if (pp->child_teardown)
 		pp->child_teardown(pp->ctx);

@@ -86,6 +86,9 @@ void bench_shared_unmap(void *p, size_t size);
 struct bench_pingpong {
 	int (*send)(void *ctx, int dir);
 	int (*receive)(void *ctx, int dir);
+	/* Streams, optional: sends what send() held back to send together; the child calls
+	 * it after the warm-up and after each sample. */
+	int (*flush)(void *ctx, int dir);
 	int (*child_setup)(void *ctx);
 	void (*child_teardown)(void *ctx);
 	void *ctx;

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * bench/ring: the ring's hot paths (write, read_head, read_at, next, spinning and
- * blocking delivery between processes) beside the floor of their protocol (the
- * bare ring of bare.c) and the hardware and kernel primitives they are built on,
- * measured in one run and printed with their ratios and targets.
+ * bench/ring: the ring's hot paths (write, read_head, read_at, next, their batches,
+ * spinning and blocking delivery between processes, and a writer streaming to a
+ * spinning reader) beside the floor of their protocol (the bare ring of bare.c) and
+ * the hardware and kernel primitives they are built on, measured in one run and
+ * printed with their ratios and targets.
  */
 #include <orbit.h>
 
@@ -33,7 +34,7 @@ struct settings {
 	const char *name;
 	unsigned rounds; /* single thread: best of this many rounds */
 	size_t ops;	 /* ... of this many operations each */
-	struct bench_plan spin, block;
+	struct bench_plan spin, block, stream;
 	size_t checked_writes; /* writes run under the system-call trap */
 };
 
@@ -43,6 +44,7 @@ static const struct settings full_run = {
 	.ops = 1000000,
 	.spin = { .warmup = 2000, .samples = 2000, .batch = 10 },
 	.block = { .warmup = 1000, .samples = 20000, .batch = 1 },
+	.stream = { .warmup = 100000, .samples = 40, .batch = 200000 },
 	.checked_writes = 100000,
 };
 
@@ -52,6 +54,7 @@ static const struct settings quick_run = {
 	.ops = 100000,
 	.spin = { .warmup = 200, .samples = 200, .batch = 10 },
 	.block = { .warmup = 200, .samples = 2000, .batch = 1 },
+	.stream = { .warmup = 20000, .samples = 10, .batch = 50000 },
 	.checked_writes = 100000,
 };
 
@@ -69,11 +72,16 @@ enum figure {
 	BARE_AT = BARE_HEAD + SIZES,
 	BARE_NEXT = BARE_AT + SIZES,
 	BARE_SPIN = BARE_NEXT + SIZES,
-	WRITE,
+	BARE_STREAM,
+	WRITE = BARE_STREAM + SIZES,
 	HEAD = WRITE + SIZES,
 	AT = HEAD + SIZES,
 	NEXT = AT + SIZES,
-	SPIN = NEXT + SIZES,
+	WRITE_BATCH = NEXT + SIZES,
+	NEXT_BATCH = WRITE_BATCH + SIZES,
+	STREAM = NEXT_BATCH + SIZES,
+	BATCH_STREAM = STREAM + SIZES,
+	SPIN = BATCH_STREAM + SIZES,
 	WAIT,
 	FD,
 	FIGURE_COUNT
@@ -96,6 +104,8 @@ static const struct {
 	[BARE_NEXT] = { "bare next, 64 B", "bare next" },
 	[BARE_NEXT + LARGE] = { "bare next, 256 B", "bare next" },
 	[BARE_SPIN] = { "bare one-way, spinning, 64 B", "bare one-way" },
+	[BARE_STREAM] = { "bare stream, per frame, 64 B", "bare stream" },
+	[BARE_STREAM + LARGE] = { "bare stream, per frame, 256 B", "bare stream" },
 	[WRITE] = { "orbit_ring_write, 64 B", NULL },
 	[WRITE + LARGE] = { "orbit_ring_write, 256 B", NULL },
 	[HEAD] = { "orbit_ring_read_head, 64 B", NULL },
@@ -104,6 +114,14 @@ static const struct {
 	[AT + LARGE] = { "orbit_ring_read_at, 256 B", NULL },
 	[NEXT] = { "orbit_ring_next, 64 B", NULL },
 	[NEXT + LARGE] = { "orbit_ring_next, 256 B", NULL },
+	[WRITE_BATCH] = { "orbit_ring_write_batch, per frame, 64 B", NULL },
+	[WRITE_BATCH + LARGE] = { "orbit_ring_write_batch, per frame, 256 B", NULL },
+	[NEXT_BATCH] = { "orbit_ring_next_batch, per frame, 64 B", NULL },
+	[NEXT_BATCH + LARGE] = { "orbit_ring_next_batch, per frame, 256 B", NULL },
+	[STREAM] = { "stream, write and next, per frame, 64 B", NULL },
+	[STREAM + LARGE] = { "stream, write and next, per frame, 256 B", NULL },
+	[BATCH_STREAM] = { "stream, batches, per frame, 64 B", NULL },
+	[BATCH_STREAM + LARGE] = { "stream, batches, per frame, 256 B", NULL },
 	[SPIN] = { "one-way, spinning orbit_ring_next, 64 B", NULL },
 	[WAIT] = { "round trip, orbit_ring_wait", "orbit_ring_wait" },
 	[FD] = { "round trip, poll(2) on orbit_ring_fd", NULL },
@@ -122,6 +140,14 @@ static const struct {
 	{ .subject = AT + LARGE, .reference = BARE_AT + LARGE, .target = 1.3 },
 	{ .subject = NEXT, .reference = BARE_NEXT, .target = 1.3 },
 	{ .subject = NEXT + LARGE, .reference = BARE_NEXT + LARGE, .target = 1.3 },
+	{ .subject = WRITE_BATCH, .reference = BARE_WRITE, .target = 0 },
+	{ .subject = WRITE_BATCH + LARGE, .reference = BARE_WRITE + LARGE, .target = 0 },
+	{ .subject = NEXT_BATCH, .reference = BARE_NEXT, .target = 0 },
+	{ .subject = NEXT_BATCH + LARGE, .reference = BARE_NEXT + LARGE, .target = 0 },
+	{ .subject = STREAM, .reference = BARE_STREAM, .target = 0 },
+	{ .subject = STREAM + LARGE, .reference = BARE_STREAM + LARGE, .target = 0 },
+	{ .subject = BATCH_STREAM, .reference = BARE_STREAM, .target = 0 },
+	{ .subject = BATCH_STREAM + LARGE, .reference = BARE_STREAM + LARGE, .target = 0 },
 	{ .subject = SPIN, .reference = HANDOFF, .target = 2.5 },
 	{ .subject = SPIN, .reference = BARE_SPIN, .target = 0 },
 	{ .subject = BARE_SPIN, .reference = HANDOFF, .target = 0 },
@@ -151,6 +177,9 @@ struct solo {
 	int err;
 	uint8_t payload[BARE_PAYLOAD_MAX];
 	uint8_t buf[BARE_PAYLOAD_MAX];
+	orbit_msg_t msgs[BENCH_BATCH];
+	orbit_frame_t frames[BENCH_BATCH];
+	uint8_t bufs[BENCH_BATCH][BARE_PAYLOAD_MAX];
 };
 
 static void fetch_add_loop(void *ctx, size_t ops)
@@ -211,6 +240,41 @@ static void next_loop(void *ctx, size_t ops)
 
 		if (rc < 0 || lost)
 			s->err = rc < 0 ? rc : -EPROTO;
+		if (cursor == s->base + READ_SPAN)
+			cursor = s->base;
+	}
+}
+
+static void write_batch_loop(void *ctx, size_t ops)
+{
+	struct solo *s = ctx;
+
+	for (size_t i = 0; i < BENCH_BATCH; i++)
+		s->msgs[i] =
+			(orbit_msg_t){ .payload = s->payload, .len = s->bytes, .kind = FRAME_KIND };
+	for (size_t i = 0; i < ops; i += BENCH_BATCH) {
+		size_t n = ops - i < BENCH_BATCH ? ops - i : BENCH_BATCH;
+		int rc = orbit_ring_write_batch(s->ring, s->msgs, n, NULL);
+
+		if (rc != (int)n)
+			s->err = rc < 0 ? rc : -EPROTO;
+	}
+}
+
+static void next_batch_loop(void *ctx, size_t ops)
+{
+	struct solo *s = ctx;
+	uint64_t cursor = s->base, lost = 0;
+
+	for (size_t i = 0; i < ops;) {
+		int rc = orbit_ring_next_batch(s->ring, &cursor, s->frames, s->bufs,
+					       sizeof(s->bufs[0]), BENCH_BATCH, &lost);
+
+		if (rc <= 0 || lost) {
+			s->err = rc < 0 ? rc : -EPROTO;
+			return;
+		}
+		i += (size_t)rc;
 		if (cursor == s->base + READ_SPAN)
 			cursor = s->base;
 	}
@@ -385,7 +449,7 @@ static void print_ns(double ns)
 static void print_table(const double ns[FIGURE_COUNT])
 {
 	printf("\n%-44s%10s\n", "reference", "ns");
-	for (int f = FETCH_ADD; f <= BARE_SPIN; f++) {
+	for (int f = FETCH_ADD; f < WRITE; f++) {
 		printf("  %-42s", figures[f].label);
 		print_ns(ns[f]);
 		printf("\n");
@@ -411,6 +475,37 @@ static void print_table(const double ns[FIGURE_COUNT])
 	}
 }
 
+/* Frames per second a batched stream must sustain, by frame size (the targets). */
+static const double stream_targets[SIZES] = { 30e6, 10e6 };
+
+static void print_rate(double ns)
+{
+	if (isnan(ns))
+		printf("%10s", "n/a");
+	else
+		printf("%10.2f", 1e3 / ns);
+}
+
+static void print_throughput(const double ns[FIGURE_COUNT])
+{
+	printf("\n%-44s%10s  %s\n", "throughput, spinning reader, lossless", "M frames/s",
+	       "target");
+	for (int size = 0; size < SIZES; size++) {
+		double target = stream_targets[size], rate = 1e9 / ns[BATCH_STREAM + size];
+
+		printf("  %-42s", figures[BARE_STREAM + size].label);
+		print_rate(ns[BARE_STREAM + size]);
+		printf("\n  %-42s", figures[STREAM + size].label);
+		print_rate(ns[STREAM + size]);
+		printf("\n  %-42s", figures[BATCH_STREAM + size].label);
+		print_rate(ns[BATCH_STREAM + size]);
+		if (isnan(rate))
+			printf("  >= %.0f n/a\n", target / 1e6);
+		else
+			printf("  >= %.0f %s\n", target / 1e6, rate >= target ? "met" : "MISSED");
+	}
+}
+
 static void print_method(const struct settings *set, orbit_ring_t *ring, const int cpus[2],
 			 unsigned ncpus)
 {
@@ -432,6 +527,11 @@ static void print_method(const struct settings *set, orbit_ring_t *ring, const i
 	printf("         blocking: median of %u samples of %u round trip (after %u warm-up)\n",
 	       set->block.samples, set->block.batch, set->block.warmup);
 	printf("         one-way = round trip / 2; one ring, line, futex or pipe each way\n");
+	printf("         stream: a child writes, the parent spins reading, the writer within\n"
+	       "         half a ring of the count the reader publishes; median of %u samples of\n"
+	       "         %u frames; batches: %d frames per orbit_ring_write_batch, up to %d\n"
+	       "         per orbit_ring_next_batch (single thread: per frame of such calls)\n",
+	       set->stream.samples, set->stream.batch, BENCH_BATCH, BENCH_BATCH);
 }
 
 static void usage(FILE *out)
@@ -481,6 +581,19 @@ static void measure_size(struct solo *s, int size, const struct settings *set,
 	ns[HEAD + size] = measure_solo(read_head_loop, s, set, "orbit_ring_read_head");
 	ns[AT + size] = measure_solo(read_at_loop, s, set, "orbit_ring_read_at");
 	ns[NEXT + size] = measure_solo(next_loop, s, set, "orbit_ring_next");
+	ns[NEXT_BATCH + size] = measure_solo(next_batch_loop, s, set, "orbit_ring_next_batch");
+	ns[WRITE_BATCH + size] = measure_solo(write_batch_loop, s, set, "orbit_ring_write_batch");
+}
+
+/* One writer streaming to a spinning reader, lossless: ns per frame. */
+static double measure_stream(const struct bench_transport *t, size_t bytes,
+			     const struct settings *set, const int cpus[2], const char *what)
+{
+	struct bench_channel ch = { .bytes = bytes, .spin = true, .stream = true };
+	struct bench_result res;
+	int rc = bench_transport_run(t, &ch, &set->stream, cpus, TIMEOUT_S, &res);
+
+	return measured(rc, &res, 1, what);
 }
 
 static void measure_all(orbit_ring_t *solo_ring, const struct settings *set, const int cpus[2],
@@ -507,6 +620,18 @@ static void measure_all(orbit_ring_t *solo_ring, const struct settings *set, con
 						  &set->spin, cpus, 0.5, "spinning bare ring");
 		ns[SPIN] = measure_transport(&bench_transport_orbit, FRAME_BYTES, true, &set->spin,
 					     cpus, 0.5, "spinning ring");
+	}
+	for (int size = 0; size < SIZES; size++) {
+		ns[BARE_STREAM + size] = ns[STREAM + size] = ns[BATCH_STREAM + size] = NAN;
+		if (!spin)
+			continue;
+		ns[BARE_STREAM + size] = measure_stream(&bench_transport_bare, frame_sizes[size],
+							set, cpus, "bare stream");
+		ns[STREAM + size] = measure_stream(&bench_transport_orbit, frame_sizes[size], set,
+						   cpus, "stream");
+		ns[BATCH_STREAM + size] =
+			measure_stream(&bench_transport_orbit_batched, frame_sizes[size], set, cpus,
+				       "batched stream");
 	}
 	rc = bench_words_run(futex_send, futex_receive, &set->block, cpus, TIMEOUT_S, &res);
 	ns[FUTEX] = measured(rc, &res, 1, "futex");
@@ -548,6 +673,7 @@ int main(int argc, char **argv)
 		fflush(stdout);
 		measure_all(ring, set, cpus, ncpus >= 2, ns);
 		print_table(ns);
+		print_throughput(ns);
 		check_write_syscalls(ring, set->checked_writes);
 	}
 	orbit_fleet_unlink(fleet);

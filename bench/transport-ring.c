@@ -5,7 +5,9 @@
  * sleep in orbit_ring_wait or in poll(2) on the ring's descriptor. A ring never blocks its writer (it overwrites the
  * oldest frame), so a stream adds flow control the way a program would: the
  * receiver reports its count on an ack ring and the sender stays within a
- * window of it, waiting on that ring when it is ahead.
+ * window of it, waiting on that ring when it is ahead. The batched variant sends
+ * BENCH_BATCH messages per orbit_ring_write_batch and receives with
+ * orbit_ring_next_batch, handing the frames out one per receive.
  */
 #include <orbit.h>
 
@@ -21,6 +23,9 @@
 #define ACK_KIND   2
 #define KIND_DATA  1 /* + direction */
 #define KIND_ACK   3 /* + direction */
+/* BENCH_BATCH as text, for the label. */
+#define BATCH_TEXT(n)	BATCH_DIGITS(n)
+#define BATCH_DIGITS(n) #n
 
 struct ring_pair {
 	char fleet_name[64];
@@ -34,8 +39,14 @@ struct ring_pair {
 	uint64_t ack_every;
 	size_t bytes;
 	bool spin, fd, stream;
+	size_t batch; /* messages per batch call; 1: single calls */
+	size_t held;  /* sender: messages held back in msgs */
+	size_t ready; /* receiver: frames in frames and bufs ... */
+	size_t taken; /* ... of which receive() handed out this many */
 	uint8_t payload[BENCH_MESSAGE_MAX];
-	uint8_t buf[BENCH_MESSAGE_MAX];
+	orbit_msg_t msgs[BENCH_BATCH];
+	orbit_frame_t frames[BENCH_BATCH];
+	uint8_t bufs[BENCH_BATCH][BENCH_MESSAGE_MAX];
 };
 
 /* The way an event loop waits: arm at the cursor, then sleep in poll(2). */
@@ -90,28 +101,56 @@ static int ring_window_wait(struct ring_pair *p, int dir)
 	return 0;
 }
 
+/* Sends the messages held back, in as many batch calls as the ring takes them. */
+static int ring_flush(void *ctx, int dir)
+{
+	struct ring_pair *p = ctx;
+	size_t sent = 0;
+	int rc = p->held ? ring_window_wait(p, dir) : 0;
+
+	while (rc == 0 && sent < p->held) {
+		rc = orbit_ring_write_batch(p->rings[dir], p->msgs + sent, p->held - sent, NULL);
+		sent += rc > 0 ? (size_t)rc : 0;
+		rc = rc > 0 ? 0 : rc;
+	}
+	p->held = 0;
+	return rc;
+}
+
 static int ring_send(void *ctx, int dir)
 {
 	struct ring_pair *p = ctx;
-	int rc = p->stream ? ring_window_wait(p, dir) : 0;
+	int rc;
 
+	if (p->batch > 1) {
+		p->msgs[p->held++] = (orbit_msg_t){ .payload = p->payload,
+						    .len = p->bytes,
+						    .ver = ++p->seqs[dir],
+						    .kind = FRAME_KIND };
+		return p->held == p->batch ? ring_flush(p, dir) : 0;
+	}
+	rc = p->stream ? ring_window_wait(p, dir) : 0;
 	if (rc == 0)
 		rc = orbit_ring_write(p->rings[dir], FRAME_KIND, ++p->seqs[dir], p->payload,
 				      p->bytes, NULL);
 	return rc < 0 ? rc : 0;
 }
 
-/* -EPROTO: a frame went missing (counted lost) or is not the one expected. */
-static int ring_receive(void *ctx, int dir)
+/*
+ * The next frames at the receiver's cursor into frames and bufs: up to batch of them,
+ * and at least one. -EPROTO: a frame went missing (counted lost).
+ */
+static int ring_take(struct ring_pair *p, int dir)
 {
-	struct ring_pair *p = ctx;
-	uint64_t expected = ++p->seqs[dir], lost = 0;
-	orbit_frame_t frame;
+	uint64_t lost = 0;
 	int rc;
 
 	for (;;) {
-		rc = orbit_ring_next(p->rings[dir], &p->cursors[dir], &frame, p->buf,
-				     sizeof(p->buf), &lost);
+		rc = p->batch > 1
+			     ? orbit_ring_next_batch(p->rings[dir], &p->cursors[dir], p->frames,
+						     p->bufs, sizeof(p->bufs[0]), p->batch, &lost)
+			     : orbit_ring_next(p->rings[dir], &p->cursors[dir], p->frames,
+					       p->bufs[0], sizeof(p->bufs[0]), &lost);
 		/* Checked on every call: a skipped frame would otherwise be awaited for ever. */
 		if (lost)
 			return -EPROTO;
@@ -123,7 +162,23 @@ static int ring_receive(void *ctx, int dir)
 	}
 	if (rc < 0)
 		return rc;
-	if (frame.ver != expected || frame.len != p->bytes)
+	p->ready = p->batch > 1 ? (size_t)rc : 1;
+	p->taken = 0;
+	return 0;
+}
+
+/* -EPROTO: a frame went missing or is not the one expected. */
+static int ring_receive(void *ctx, int dir)
+{
+	struct ring_pair *p = ctx;
+	uint64_t expected = ++p->seqs[dir];
+	const orbit_frame_t *frame;
+	int rc = p->taken < p->ready ? 0 : ring_take(p, dir);
+
+	if (rc < 0)
+		return rc;
+	frame = &p->frames[p->taken++];
+	if (frame->ver != expected || frame->len != p->bytes)
 		return -EPROTO;
 	if (p->stream && expected % p->ack_every == 0)
 		rc = orbit_ring_write(p->acks[dir], ACK_KIND, expected, NULL, 0, NULL);
@@ -173,13 +228,13 @@ static void ring_close(struct bench_pingpong *pp)
 	pp->ctx = NULL;
 }
 
-static int ring_open(const struct bench_channel *ch, struct bench_pingpong *pp)
+static int ring_pair_open(const struct bench_channel *ch, size_t batch, struct bench_pingpong *pp)
 {
 	static unsigned serial;
 	struct ring_pair *p;
 	int rc;
 
-	if (ch->bytes < 1 || ch->bytes > BENCH_MESSAGE_MAX)
+	if (ch->bytes < 1 || ch->bytes > BENCH_MESSAGE_MAX || (batch > 1 && !ch->stream))
 		return -EINVAL;
 	p = calloc(1, sizeof(*p));
 	if (!p)
@@ -188,9 +243,11 @@ static int ring_open(const struct bench_channel *ch, struct bench_pingpong *pp)
 	p->spin = ch->spin;
 	p->fd = ch->fd;
 	p->stream = ch->stream;
+	p->batch = batch;
 	*pp = (struct bench_pingpong){
 		.send = ring_send,
 		.receive = ring_receive,
+		.flush = ring_flush,
 		.child_setup = ring_child_setup,
 		.child_teardown = ring_child_teardown,
 		.ctx = p,
@@ -211,10 +268,29 @@ static int ring_open(const struct bench_channel *ch, struct bench_pingpong *pp)
 	return 0;
 }
 
+static int ring_open(const struct bench_channel *ch, struct bench_pingpong *pp)
+{
+	return ring_pair_open(ch, 1, pp);
+}
+
+static int ring_open_batched(const struct bench_channel *ch, struct bench_pingpong *pp)
+{
+	return ring_pair_open(ch, BENCH_BATCH, pp);
+}
+
 const struct bench_transport bench_transport_orbit = {
 	.name = "orbit",
 	.label = "liborbit ring",
 	.can_spin = true,
 	.open = ring_open,
+	.close = ring_close,
+};
+
+const struct bench_transport bench_transport_orbit_batched = {
+	.name = "orbit-batched",
+	.label = "batches of " BATCH_TEXT(BENCH_BATCH),
+	.can_spin = true,
+	.stream_only = true,
+	.open = ring_open_batched,
 	.close = ring_close,
 };

@@ -30,6 +30,7 @@ struct bench_transport {
 	const char *name;  /* short and stable: "orbit", "pipe", "socket", "mqueue", "redis" */
 	const char *label; /* for people: "liborbit ring" */
 	bool can_spin;
+	bool stream_only; /* measures throughput only: it sends in batches */
 	/* Fills pp (callbacks and an allocated ctx) for one channel; 0 or a negative errno. */
 	int (*open)(const struct bench_channel *ch, struct bench_pingpong *pp);
 	/* Releases what open made, in the parent, after the run. */
@@ -37,6 +38,10 @@ struct bench_transport {
 };
 
 extern const struct bench_transport bench_transport_orbit;
+/* liborbit sending BENCH_BATCH messages per orbit_ring_write_batch, receiving up to as
+ * many per orbit_ring_next_batch. */
+#define BENCH_BATCH 32
+extern const struct bench_transport bench_transport_orbit_batched;
 extern const struct bench_transport bench_transport_pipe;
 extern const struct bench_transport bench_transport_socket;
 extern const struct bench_transport bench_transport_mqueue;

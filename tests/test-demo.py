@@ -183,6 +183,7 @@ class DemoTest(unittest.TestCase):
 class BenchTest(unittest.TestCase):
     TRANSPORTS = ["orbit", "pipe", "socket", "mqueue", "redis"]
     ALWAYS = ["orbit", "pipe", "socket", "mqueue"]  # redis only where installed
+    BATCHED = "orbit-batched"  # liborbit's batch calls: throughput only
 
     def test_quick_json(self):
         proc = subprocess.Popen([ORBIT, "bench", "--quick", "--json"], stdin=subprocess.DEVNULL,
@@ -208,7 +209,7 @@ class BenchTest(unittest.TestCase):
         self.assertEqual(set(latency), {(t, m, b) for t in self.TRANSPORTS
                                         for m in ("spin", "block") for b in (64, 256)})
         throughput = {(f["transport"], f["mode"], f["bytes"]): f for f in doc["throughput"]}
-        self.assertEqual(set(throughput), {(t, m, b) for t in self.TRANSPORTS
+        self.assertEqual(set(throughput), {(t, m, b) for t in self.TRANSPORTS + [self.BATCHED]
                                            for m in ("spin", "block") for b in (64, 256)})
 
         measured = self.ALWAYS + (["redis"] if doc["redis"] else [])
@@ -223,7 +224,7 @@ class BenchTest(unittest.TestCase):
                 self.assertIn("skipped", f)
         for (t, mode, size), f in throughput.items():
             spins = mode == "spin" and (t == "redis" or not pinned)
-            if t not in measured or spins:
+            if t not in measured + [self.BATCHED] or spins:
                 self.assertIsNone(f["messages_per_s"], f)
                 continue
             self.assertGreater(f["messages_per_s"], 0, f)
