@@ -378,6 +378,54 @@ START_TEST(test_dead_batch_writer_loses_the_rest)
 }
 END_TEST
 
+/*
+ * A batch a lap ahead of a stopped batch writer: it writes every frame up to the slot
+ * the stopped writer holds, never takes that slot, gives up the rest of its batch
+ * there, and leaves the slots of the stopped writer's unwritten counters alone; the
+ * resumed writer then completes its whole batch.
+ */
+START_TEST(test_batch_laps_a_stopped_batch)
+{
+	static uint8_t in[CAPACITY][MAX_LEN], out[CAPACITY][MAX_LEN];
+	const uint64_t held = CAPACITY + PAUSED_AT; /* a lap after the paused frame: its slot */
+	orbit_frame_t frames[CAPACITY];
+	orbit_msg_t msgs[CAPACITY];
+	uint64_t cursor = BATCH, lost = 0;
+	orbit_ring_t *ring = join_with_stall_bound();
+	pid_t pid = spawn_stopped_batch();
+	int status;
+
+	fill_msgs(ring, 0, BATCH, CAPACITY, msgs, in);
+	ck_assert_int_eq(orbit_ring_write_batch(ring, msgs, CAPACITY, NULL), held - BATCH);
+	ck_assert_uint_eq(orbit_ring_head(ring), BATCH + CAPACITY);
+	/* The live writer's frame is still its own, and still being written. */
+	ck_assert_int_eq(orbit_ring_read_at(ring, PAUSED_AT, frames, out[0], MAX_LEN), -EAGAIN);
+	ck_assert_int_eq(kill(pid, SIGCONT), 0);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		      "the resumed batch did not complete (status 0x%x)", status);
+	ck_assert_int_eq(orbit_ring_read_at(ring, PAUSED_AT, frames, out[0], MAX_LEN), 0);
+	assert_pattern(ring, frames, out[0], 1, PAUSED_AT);
+	for (uint64_t c = PAUSED_AT + 1; c < BATCH; c++) {
+		ck_assert_int_eq(orbit_ring_read_at(ring, c, frames, out[0], MAX_LEN), 0);
+		assert_pattern(ring, frames, out[0], 1, c);
+	}
+	/* The lapping batch: delivered up to the held slot, the rest given up. */
+	ck_assert_int_eq(
+		orbit_ring_next_batch(ring, &cursor, frames, out, MAX_LEN, CAPACITY, &lost),
+		held - BATCH);
+	for (uint64_t i = 0; i < held - BATCH; i++)
+		assert_pattern(ring, &frames[i], out[i], 0, BATCH + i);
+	/* Given up in the lapping writer's record: counted lost once a poll reads the head. */
+	for (int polls = 0; polls < UNREACHED_POLLS && !lost; polls++)
+		ck_assert_int_eq(
+			orbit_ring_next_batch(ring, &cursor, frames, out, MAX_LEN, CAPACITY, &lost),
+			-EAGAIN);
+	ck_assert_uint_eq(lost, BATCH + CAPACITY - held);
+	ck_assert_uint_eq(cursor, BATCH + CAPACITY);
+}
+END_TEST
+
 /* ---- across processes ---- */
 
 #define WRITERS	   2
@@ -480,6 +528,7 @@ static Suite *batch_suite(void)
 	tcase_add_loop_test(calls, test_next_batch_lapped, 0, FIXTURE_BACKINGS);
 	tcase_add_test(paused, test_stopped_batch_writer_keeps_its_claim);
 	tcase_add_test(paused, test_dead_batch_writer_loses_the_rest);
+	tcase_add_test(paused, test_batch_laps_a_stopped_batch);
 	tcase_add_test(xproc, test_batches_across_processes);
 	return suite;
 }
