@@ -14,10 +14,11 @@
 #define FUZZ_SCAN      32
 #define FUZZ_NEXT_MORE 2
 /*
- * A cursor at a slot no writer reached, below the head, is judged on the 64th poll in a
- * row at the latest (orbit_ring_next(3), NOTES): drains poll that much longer there.
+ * A cursor below the head at a slot no writer reached, or one being written, is judged
+ * on the 64th poll in a row at the latest (orbit_ring_next(3), NOTES): drains poll that
+ * much longer there.
  */
-#define FUZZ_UNREACHED_POLLS 64
+#define FUZZ_JUDGE_POLLS 64
 /* The largest counter whose commit value, 2c+2, a u64 seq can hold. */
 #define FUZZ_COUNTER_MAX ((UINT64_MAX - 2) / 2)
 
@@ -275,7 +276,7 @@ static void drain(orbit_ring_t *ring, uint64_t cursor, size_t size)
 	int r = 0;
 
 	for (uint64_t calls = 0, again = 0;
-	     calls < orbit_ring_capacity(ring) + FUZZ_NEXT_MORE + FUZZ_UNREACHED_POLLS; calls++) {
+	     calls < orbit_ring_capacity(ring) + FUZZ_NEXT_MORE + FUZZ_JUDGE_POLLS; calls++) {
 		uint64_t before = cursor, lost_before = lost;
 		orbit_frame_t frame;
 
@@ -293,8 +294,7 @@ static void drain(orbit_ring_t *ring, uint64_t cursor, size_t size)
 		if (r == -EAGAIN)
 			FUZZ_CHECK(fuzz_untouched(&frame, sizeof(frame)), "next = %d wrote *frame",
 				   r);
-		if (r == -EAGAIN && cursor < orbit_ring_head(ring) &&
-		    ++again < FUZZ_UNREACHED_POLLS)
+		if (r == -EAGAIN && cursor < orbit_ring_head(ring) && ++again < FUZZ_JUDGE_POLLS)
 			continue;
 		if (r < 0)
 			break;
@@ -320,7 +320,7 @@ static void drain_batches(orbit_ring_t *ring, uint64_t cursor, size_t size)
 	int r = 0;
 
 	for (uint64_t calls = 0, again = 0;
-	     calls < orbit_ring_capacity(ring) + FUZZ_NEXT_MORE + FUZZ_UNREACHED_POLLS; calls++) {
+	     calls < orbit_ring_capacity(ring) + FUZZ_NEXT_MORE + FUZZ_JUDGE_POLLS; calls++) {
 		uint64_t before = cursor, lost_before = lost;
 
 		memset(frames, FUZZ_UNTOUCHED, sizeof(frames));
@@ -340,8 +340,7 @@ static void drain_batches(orbit_ring_t *ring, uint64_t cursor, size_t size)
 		if (r == -EAGAIN)
 			FUZZ_CHECK(fuzz_untouched(frames, sizeof(frames)),
 				   "next_batch = %d wrote frames", r);
-		if (r == -EAGAIN && cursor < orbit_ring_head(ring) &&
-		    ++again < FUZZ_UNREACHED_POLLS)
+		if (r == -EAGAIN && cursor < orbit_ring_head(ring) && ++again < FUZZ_JUDGE_POLLS)
 			continue;
 		if (r < 0)
 			break;

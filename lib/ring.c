@@ -39,8 +39,8 @@
 #define RING_SETTLE_SPINS 64
 /* How often a sleeper behind a live writer's frame looks again, in case its wake-up passed. */
 #define RING_SETTLE_RECHECK_NS (10ull * 1000000ull)
-/* Polls in a row that may find a slot not reached before one reads the head (head_needed()). */
-#define RING_UNREACHED_POLLS 64
+/* Polls in a row at a claim still waiting for its writer before one judges it (judge_due()). */
+#define RING_JUDGE_POLLS 64
 /* Holders of one slot a writer gives the whole stall bound before it stops waiting. */
 #define RING_BOUND_HOLDERS 4
 /* Torn reads retried before -EAGAIN: a lapping writer settles within a few tries. */
@@ -130,9 +130,9 @@ struct orbit_ring {
 	struct stall_watch watch[4];
 	struct ring_poller poller; /* orbit_ring_fd()'s */
 	atomic_bool interrupted;   /* orbit_ring_interrupt() */
-	/* Polls in a row that found this counter's slot not reached (see head_needed()). */
-	_Atomic uint64_t unreached_counter;
-	_Atomic uint32_t unreached_polls;
+	/* Polls in a row that found this counter waiting for its writer (see judge_due()). */
+	_Atomic uint64_t waiting_counter;
+	_Atomic uint32_t waiting_polls;
 };
 
 /* Geometry and name of a ring being opened, for the region's format and check callbacks. */
@@ -1054,29 +1054,27 @@ static enum claim_verdict claim_judge(orbit_ring_t *ring, uint64_t c, uint64_t *
 }
 
 /*
- * A poll found the slot of counter c, its cursor, not reached: no writer has taken it,
- * so either nobody claimed c yet (c is at the head: nothing new) or a writer claimed it
- * and has not taken the slot, for a moment, or for good if it died right then. Only
- * the head tells the two apart, and the head's line is the writers' own: a spinning
- * reader that read it on every poll would take it from them on every frame. So the
- * head is read on every RING_UNREACHED_POLLS-th poll in a row at c only, enough for a
- * claim that died before it took its slot to be judged and counted lost. (A poll that
- * has just passed lost frames reads it at once: see cursor_next().)
+ * A poll found the slot of counter c, its cursor, not reached (no writer has taken it)
+ * or being written. Almost always a writer is about to commit there, or nobody claimed
+ * c yet; judging the claim would read the head, which is the writers' own line, and
+ * watch the slot's seq, which the writer is filling: a reader spinning at the head
+ * would take both lines from the writers on every frame. So the claim is judged on
+ * every RING_JUDGE_POLLS-th poll in a row at c only: a writer that died there, before
+ * or after it took its slot, is then given up and counted lost. (A poll that has just
+ * passed lost frames judges at once: see cursor_next().)
  */
-static bool head_needed(orbit_ring_t *ring, uint64_t c)
+static bool judge_due(orbit_ring_t *ring, uint64_t c)
 {
-	uint32_t polls;
-
 	/* Relaxed, and racy between threads that share the handle: a count only decides
-	 * how soon the head is read, never what a poll returns. */
-	polls = atomic_load_explicit(&ring->unreached_polls, memory_order_relaxed);
+	 * how soon a claim is judged, never what a poll returns. */
+	uint32_t polls = atomic_load_explicit(&ring->waiting_polls, memory_order_relaxed);
 
-	if (atomic_load_explicit(&ring->unreached_counter, memory_order_relaxed) != c) {
-		atomic_store_explicit(&ring->unreached_counter, c, memory_order_relaxed);
+	if (atomic_load_explicit(&ring->waiting_counter, memory_order_relaxed) != c) {
+		atomic_store_explicit(&ring->waiting_counter, c, memory_order_relaxed);
 		polls = 0;
 	}
-	polls = polls + 1 < RING_UNREACHED_POLLS ? polls + 1 : 0;
-	atomic_store_explicit(&ring->unreached_polls, polls, memory_order_relaxed);
+	polls = polls + 1 < RING_JUDGE_POLLS ? polls + 1 : 0;
+	atomic_store_explicit(&ring->waiting_polls, polls, memory_order_relaxed);
 	return polls == 0;
 }
 
@@ -1098,7 +1096,8 @@ static int cursor_next(orbit_ring_t *ring, uint64_t *cursor, orbit_frame_t *fram
 		if (ret == 0 || ret == -EMSGSIZE)
 			break;
 		/* Past lost frames, the next claim is likely dead too: judge it now. */
-		if (ret == SLOT_UNREACHED && c == *cursor && !head_needed(ring, c)) {
+		if ((ret == SLOT_UNREACHED || ret == -EAGAIN) && c == *cursor &&
+		    !judge_due(ring, c)) {
 			ret = -EAGAIN;
 			break;
 		}

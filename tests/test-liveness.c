@@ -109,20 +109,29 @@ static void assert_frame(orbit_ring_t *ring, const orbit_frame_t *frame, const v
 	ck_assert_uint_eq(got_seq, seq);
 }
 
-/* One poll passes all the dead claims, counts each lost and delivers the next frame. */
+/*
+ * The poll that judges the first dead claim (by TEST_JUDGE_POLLS in a row at it) passes
+ * all of them, counts each lost and delivers the next frame.
+ */
 START_TEST(test_reader_judges_dead_writers_at_once)
 {
 	orbit_ring_t *ring = ring_with_dead_claims();
 	uint64_t cursor = 1, lost = 0, start, took;
 	orbit_frame_t frame;
 	uint8_t buf[256];
+	int polls = 1, ret;
 
 	ck_assert_int_eq(pattern_write(ring, 0, 1 + DEAD, NULL), 0);
 	start = test_now_ms();
-	ck_assert_int_eq(orbit_ring_next(ring, &cursor, &frame, buf, sizeof(buf), &lost), 0);
+	while ((ret = orbit_ring_next(ring, &cursor, &frame, buf, sizeof(buf), &lost)) == -EAGAIN &&
+	       polls < TEST_JUDGE_POLLS) {
+		ck_assert_uint_eq(lost, 0);
+		polls++;
+	}
 	took = test_now_ms() - start;
-	fprintf(stderr, "%d dead claims: one orbit_ring_next call took %llu ms\n", DEAD,
+	fprintf(stderr, "%d dead claims: %d orbit_ring_next calls took %llu ms\n", DEAD, polls,
 		(unsigned long long)took);
+	ck_assert_int_eq(ret, 0);
 	ck_assert_uint_lt(took, AT_ONCE_MS);
 	ck_assert_uint_eq(lost, DEAD);
 	ck_assert_uint_eq(cursor, 2 + DEAD);
@@ -228,7 +237,9 @@ START_TEST(test_forked_child_keeps_no_parent_alive)
 	ck_assert_int_eq(orbit_ring_next(ring, &cursor, &frame, buf, sizeof(buf), &lost), 0);
 	assert_frame(ring, &frame, buf, 1, 0);
 	start = test_now_ms();
-	ck_assert_int_eq(orbit_ring_next(ring, &cursor, &frame, buf, sizeof(buf), &lost), -EAGAIN);
+	for (int polls = 0; polls < TEST_JUDGE_POLLS && !lost; polls++)
+		ck_assert_int_eq(orbit_ring_next(ring, &cursor, &frame, buf, sizeof(buf), &lost),
+				 -EAGAIN);
 	took = test_now_ms() - start;
 	fprintf(stderr, "a dead parent's claim, its child alive: judged in %llu ms\n",
 		(unsigned long long)took);

@@ -31,6 +31,12 @@ void test_unlink_fleet(const char *fleet);
  */
 void test_unlink_tag(const char *tag);
 
+/*
+ * Polls in a row at a claim waiting for its writer after which orbit_ring_next has judged
+ * it (orbit_ring_next(3), NOTES): a dead writer's claim is counted lost by then.
+ */
+#define TEST_JUDGE_POLLS 64
+
 /* CLOCK_MONOTONIC in milliseconds: for deadlines that bound waits, never for speed. */
 uint64_t test_now_ms(void);
 
