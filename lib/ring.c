@@ -789,6 +789,14 @@ static size_t frames_write(orbit_ring_t *ring, const orbit_msg_t *msgs, size_t n
 	return i;
 }
 
+/* A message a write call may take; anything else is refused before a counter is claimed. */
+static int msg_check(const char *call, const orbit_ring_t *ring, const orbit_msg_t *msg)
+{
+	if (!msg->payload && msg->len)
+		return ORBIT_INVALID("%s: payload is NULL, len %zu", call, msg->len);
+	return msg->len > ring->payload_max ? -EMSGSIZE : 0;
+}
+
 ORBIT_EXPORT int orbit_ring_write(orbit_ring_t *ring, uint8_t frame_kind, uint64_t ver,
 				  const void *payload, size_t len, orbit_id_t *id)
 {
@@ -798,10 +806,9 @@ ORBIT_EXPORT int orbit_ring_write(orbit_ring_t *ring, uint8_t frame_kind, uint64
 
 	if (!ring)
 		return ORBIT_INVALID("%s: ring is NULL", __func__);
-	if (!payload && len)
-		return ORBIT_INVALID("%s: payload is NULL, len %zu", __func__, len);
-	if (len > ring->payload_max)
-		return -EMSGSIZE;
+	ret = msg_check(__func__, ring, &msg);
+	if (ret < 0)
+		return ret;
 	if (frames_write(ring, &msg, 1, &c, &ret) && id)
 		*id = id_make(ring->kind, ring->node, c);
 	return ret;
@@ -821,11 +828,9 @@ ORBIT_EXPORT int orbit_ring_write_batch(orbit_ring_t *ring, const orbit_msg_t *m
 	/* A batch longer than a lap would overwrite itself. */
 	n = count < ring->capacity ? count : ring->capacity;
 	for (size_t i = 0; i < n; i++) {
-		if (!msgs[i].payload && msgs[i].len)
-			return ORBIT_INVALID("%s: msgs[%zu].payload is NULL, len %zu", __func__, i,
-					     msgs[i].len);
-		if (msgs[i].len > ring->payload_max)
-			return -EMSGSIZE;
+		ret = msg_check(__func__, ring, &msgs[i]);
+		if (ret < 0)
+			return ret;
 	}
 	if (!n)
 		return 0;

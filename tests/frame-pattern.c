@@ -138,3 +138,14 @@ void pattern_check_head(orbit_ring_t *ring, uint32_t writers, uint64_t *reads, u
 		*last_error = ret;
 	}
 }
+
+int pattern_expect(orbit_ring_t *ring, const orbit_frame_t *frame, const void *buf, uint16_t writer,
+		   uint64_t seq)
+{
+	uint16_t got_writer;
+	uint64_t got_seq;
+
+	if (pattern_verify(ring, frame, buf, &got_writer, &got_seq) < 0)
+		return -1;
+	return got_writer == writer && got_seq == seq ? 0 : -1;
+}

@@ -35,6 +35,9 @@ int pattern_write_filled(orbit_ring_t *ring, uint16_t writer, uint64_t seq, cons
 int pattern_verify(orbit_ring_t *ring, const orbit_frame_t *frame, const void *buf,
 		   uint16_t *writer, uint64_t *seq);
 
+/* 0 when frame and payload are exactly frame `seq` of `writer`, -1 otherwise. */
+int pattern_expect(orbit_ring_t *ring, const orbit_frame_t *frame, const void *buf, uint16_t writer,
+		   uint64_t seq);
 /* The same for a payload of which only the first `size` bytes (at least 10) were copied. */
 int pattern_verify_prefix(orbit_ring_t *ring, const orbit_frame_t *frame, const void *buf,
 			  size_t size, uint16_t *writer, uint64_t *seq);

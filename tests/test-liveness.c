@@ -98,17 +98,6 @@ static orbit_ring_t *ring_with_dead_claims(void)
 	return ring;
 }
 
-static void assert_frame(orbit_ring_t *ring, const orbit_frame_t *frame, const void *buf,
-			 uint16_t writer, uint64_t seq)
-{
-	uint16_t got_writer;
-	uint64_t got_seq;
-
-	ck_assert_int_eq(pattern_verify(ring, frame, buf, &got_writer, &got_seq), 0);
-	ck_assert_uint_eq(got_writer, writer);
-	ck_assert_uint_eq(got_seq, seq);
-}
-
 /*
  * The poll that judges the first dead claim (by TEST_JUDGE_POLLS in a row at it) passes
  * all of them, counts each lost and delivers the next frame.
@@ -135,14 +124,14 @@ START_TEST(test_reader_judges_dead_writers_at_once)
 	ck_assert_uint_lt(took, AT_ONCE_MS);
 	ck_assert_uint_eq(lost, DEAD);
 	ck_assert_uint_eq(cursor, 2 + DEAD);
-	assert_frame(ring, &frame, buf, 0, 1 + DEAD);
+	ck_assert_int_eq(pattern_expect(ring, &frame, buf, 0, 1 + DEAD), 0);
 	/* Given up for every reader: a cursor from 0 counts them lost too. */
 	cursor = 0;
 	lost = 0;
 	ck_assert_int_eq(orbit_ring_next(ring, &cursor, &frame, buf, sizeof(buf), &lost), 0);
 	ck_assert_int_eq(orbit_ring_next(ring, &cursor, &frame, buf, sizeof(buf), &lost), 0);
 	ck_assert_uint_eq(lost, DEAD);
-	assert_frame(ring, &frame, buf, 0, 1 + DEAD);
+	ck_assert_int_eq(pattern_expect(ring, &frame, buf, 0, 1 + DEAD), 0);
 }
 END_TEST
 
@@ -163,7 +152,7 @@ START_TEST(test_writer_takes_dead_slots_at_once)
 	ck_assert_uint_lt(took, AT_ONCE_MS);
 	for (uint64_t c = 1 + CAPACITY; c < 1 + DEAD + CAPACITY; c++) {
 		ck_assert_int_eq(orbit_ring_read_at(ring, c, &frame, buf, sizeof(buf)), 0);
-		assert_frame(ring, &frame, buf, 0, c);
+		ck_assert_int_eq(pattern_expect(ring, &frame, buf, 0, c), 0);
 	}
 }
 END_TEST
@@ -235,7 +224,7 @@ START_TEST(test_forked_child_keeps_no_parent_alive)
 
 	/* The child lives on with the parent's inherited descriptors: the claim is still dead. */
 	ck_assert_int_eq(orbit_ring_next(ring, &cursor, &frame, buf, sizeof(buf), &lost), 0);
-	assert_frame(ring, &frame, buf, 1, 0);
+	ck_assert_int_eq(pattern_expect(ring, &frame, buf, 1, 0), 0);
 	start = test_now_ms();
 	for (int polls = 0; polls < TEST_JUDGE_POLLS && !lost; polls++)
 		ck_assert_int_eq(orbit_ring_next(ring, &cursor, &frame, buf, sizeof(buf), &lost),
@@ -256,7 +245,7 @@ START_TEST(test_forked_child_keeps_no_parent_alive)
 		test_sleep_ms(1);
 	}
 	ck_assert_int_eq(ret, 0);
-	assert_frame(ring, &frame, buf, 1, 2);
+	ck_assert_int_eq(pattern_expect(ring, &frame, buf, 1, 2), 0);
 	ck_assert_uint_eq(lost, 1);
 	close(cmd[1]);
 	close(ready[0]);
