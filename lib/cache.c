@@ -332,16 +332,16 @@ static void index_catch_up(struct orbit_cache *c)
 		orbit_frame_t frame;
 		/* c->frame holds any frame the ring accepts, so the ring never reports -EMSGSIZE;
 		 * -EAGAIN means the frame at the cursor is still being written. */
-		int r = orbit_ring_next(c->ring, &c->cursor, &frame, c->frame, c->payload_max,
-					NULL);
+		int ret = orbit_ring_next(c->ring, &c->cursor, &frame, c->frame, c->payload_max,
+					  NULL);
 
-		if (r == -EAGAIN && c->cursor < head) {
+		if (ret == -EAGAIN && c->cursor < head) {
 			if (!started_ns)
 				started_ns = clock_mono_ns();
 			if (catch_up_wait(started_ns, &rounds))
 				continue;
 		}
-		if (r < 0)
+		if (ret < 0)
 			break;
 		index_apply(c, &frame, c->cursor - 1);
 	}
@@ -389,13 +389,13 @@ ORBIT_EXPORT int orbit_cache_open(orbit_fleet_t *fleet, uint8_t kind, orbit_cach
 {
 	struct orbit_cache *c;
 	orbit_ring_t *ring;
-	int r;
+	int ret;
 
 	if (!fleet || !cache)
 		return ORBIT_INVALID("orbit_cache_open: %s is NULL", fleet ? "cache" : "fleet");
-	r = orbit_fleet_ring(fleet, kind, &ring);
-	if (r < 0)
-		return r;
+	ret = orbit_fleet_ring(fleet, kind, &ring);
+	if (ret < 0)
+		return ret;
 	c = cache_alloc(ring);
 	if (!c)
 		return -ENOMEM;
@@ -419,7 +419,7 @@ static int cache_write(struct orbit_cache *c, uint8_t op, uint64_t expires_at_ms
 	uint8_t stack[CACHE_STACK_FRAME];
 	uint8_t *frame, *p;
 	size_t len;
-	int r;
+	int ret;
 
 	/* Lengths are u16 on the wire even when the ring's slots are larger. */
 	if (key_len > UINT16_MAX || value_len > UINT16_MAX)
@@ -436,10 +436,10 @@ static int cache_write(struct orbit_cache *c, uint8_t op, uint64_t expires_at_ms
 	p = wire_put_u64(p, expires_at_ms);
 	p = wire_put_bytes(p, key, key_len);
 	wire_put_bytes(p, value, value_len);
-	r = orbit_ring_write(c->ring, op, expires_at_ms, frame, len, NULL);
+	ret = orbit_ring_write(c->ring, op, expires_at_ms, frame, len, NULL);
 	if (frame != stack)
 		free(frame);
-	return r;
+	return ret;
 }
 
 /* 0 means no expiry; a TTL that would pass the end of time saturates instead of wrapping. */
@@ -466,10 +466,10 @@ static int key_check(const char *call, const orbit_cache_t *cache, const void *k
 ORBIT_EXPORT int orbit_cache_put(orbit_cache_t *cache, const void *key, size_t key_len,
 				 const void *value, size_t value_len, uint64_t ttl_ms)
 {
-	int r = key_check(__func__, cache, key, key_len);
+	int ret = key_check(__func__, cache, key, key_len);
 
-	if (r < 0)
-		return r;
+	if (ret < 0)
+		return ret;
 	if (!value && value_len > 0)
 		return ORBIT_INVALID("%s: value is NULL, value_len %zu", __func__, value_len);
 	return cache_write(cache, CACHE_OP_PUT, cache_expiry(ttl_ms), key, key_len, value,
@@ -478,10 +478,10 @@ ORBIT_EXPORT int orbit_cache_put(orbit_cache_t *cache, const void *key, size_t k
 
 ORBIT_EXPORT int orbit_cache_delete(orbit_cache_t *cache, const void *key, size_t key_len)
 {
-	int r = key_check(__func__, cache, key, key_len);
+	int ret = key_check(__func__, cache, key, key_len);
 
-	if (r < 0)
-		return r;
+	if (ret < 0)
+		return ret;
 	return cache_write(cache, CACHE_OP_DELETE, 0, key, key_len, NULL, 0);
 }
 
@@ -514,11 +514,11 @@ ORBIT_EXPORT int orbit_cache_get(orbit_cache_t *cache, const void *key, size_t k
 	struct cache_record rec;
 	uint64_t hash;
 	uint32_t pos;
-	int r;
+	int ret;
 
-	r = key_check(__func__, cache, key, key_len);
-	if (r < 0)
-		return r;
+	ret = key_check(__func__, cache, key, key_len);
+	if (ret < 0)
+		return ret;
 	if (!buf && size > 0)
 		return ORBIT_INVALID("%s: buf is NULL, size %zu", __func__, size);
 	/* No frame can carry such a key, so it cannot be cached. */
@@ -529,9 +529,9 @@ ORBIT_EXPORT int orbit_cache_get(orbit_cache_t *cache, const void *key, size_t k
 	pthread_mutex_lock(&cache->lock);
 	index_catch_up(cache);
 	if (index_find(cache, key, key_len, hash, cache->frame, &rec, &pos))
-		r = record_answer(&rec, buf, size, value_len);
+		ret = record_answer(&rec, buf, size, value_len);
 	else
-		r = -ENOENT;
+		ret = -ENOENT;
 	pthread_mutex_unlock(&cache->lock);
-	return r;
+	return ret;
 }

@@ -67,7 +67,7 @@ static int claim_publish(orbit_guard_t *g, uint64_t ttl_ms)
 	uint64_t now_ms = clock_unix_ms();
 	uint64_t expires = ttl_ms > UINT64_MAX - now_ms ? UINT64_MAX : now_ms + ttl_ms;
 	orbit_id_t id;
-	int r;
+	int ret;
 
 	p = wire_put_u8(buf, g->key.kind);
 	p = wire_put_u16(p, g->key.len);
@@ -76,10 +76,10 @@ static int claim_publish(orbit_guard_t *g, uint64_t ttl_ms)
 	p = wire_put_u64(p, expires);
 	p = wire_put_bytes(p, g->key.label, g->key.len);
 	wire_put_bytes(p, g->owner, g->owner_len);
-	r = orbit_ring_write(g->ring, CONTEST_CLAIM, now_ms, buf, claim_size(g), &id);
-	if (r == 0)
+	ret = orbit_ring_write(g->ring, CONTEST_CLAIM, now_ms, buf, claim_size(g), &id);
+	if (ret == 0)
 		g->newest = id;
-	return r;
+	return ret;
 }
 
 /* A release naming the guard's newest claim frame: readers of the ring end its claim. */
@@ -101,18 +101,18 @@ static int release_publish(const orbit_guard_t *g)
 static int contest_open(orbit_fleet_t *fleet, bool with_self, orbit_ring_t **ring,
 			struct subject_table *t)
 {
-	int r = orbit_fleet_ring(fleet, ORBIT_KIND_CONTEST, ring);
+	int ret = orbit_fleet_ring(fleet, ORBIT_KIND_CONTEST, ring);
 
 	t->self = -1;
-	if (r < 0)
-		return r;
+	if (ret < 0)
+		return ret;
 	/* A fleet opens its lease table before its first ring: this finds it open. */
 	t->leases = fleet_leases(fleet);
 	if (!t->leases)
 		return -ENOMEM;
-	r = lease_subjects(t->leases, &t->slots);
-	if (r < 0 || !with_self)
-		return r;
+	ret = lease_subjects(t->leases, &t->slots);
+	if (ret < 0 || !with_self)
+		return ret;
 	t->self = lease_table_self(t->leases);
 	return t->self < 0 ? t->self : 0;
 }
@@ -122,7 +122,7 @@ static int guard_new(orbit_fleet_t *fleet, uint8_t subject_kind, const char *lab
 {
 	size_t owner_len = owner ? strnlen(owner, OWNER_MAX + 1) : 0;
 	orbit_guard_t *g;
-	int r;
+	int ret;
 
 	if (owner_len > OWNER_MAX)
 		return ORBIT_INVALID("orbit_contest_claim: owner is longer than %u bytes",
@@ -130,16 +130,16 @@ static int guard_new(orbit_fleet_t *fleet, uint8_t subject_kind, const char *lab
 	g = calloc(1, sizeof(*g));
 	if (!g)
 		return -ENOMEM;
-	r = key_init("orbit_contest_claim", &g->key, subject_kind, label);
-	if (r == 0)
-		r = contest_open(fleet, true, &g->ring, &g->table);
+	ret = key_init("orbit_contest_claim", &g->key, subject_kind, label);
+	if (ret == 0)
+		ret = contest_open(fleet, true, &g->ring, &g->table);
 	g->owner_len = (uint8_t)owner_len;
 	memcpy(g->owner, owner ? owner : "", owner_len);
-	if (r == 0 && claim_size(g) > orbit_ring_payload_max(g->ring))
-		r = -EMSGSIZE;
-	if (r < 0) {
+	if (ret == 0 && claim_size(g) > orbit_ring_payload_max(g->ring))
+		ret = -EMSGSIZE;
+	if (ret < 0) {
 		free(g);
-		return r;
+		return ret;
 	}
 	*out = g;
 	return 0;
@@ -151,14 +151,14 @@ static int guard_new(orbit_fleet_t *fleet, uint8_t subject_kind, const char *lab
  */
 static int guard_announce(orbit_guard_t *g, uint64_t ttl_ms)
 {
-	int r;
+	int ret;
 
 	g->claimed_at_ms = clock_unix_ms();
-	r = claim_publish(g, ttl_ms);
-	if (r == 0)
+	ret = claim_publish(g, ttl_ms);
+	if (ret == 0)
 		return 0;
 	subject_release(&g->table, &g->lease);
-	return r == -EBUSY || r == -ESTALE ? -EAGAIN : r;
+	return ret == -EBUSY || ret == -ESTALE ? -EAGAIN : ret;
 }
 
 /* ---- public calls ---- */
@@ -170,25 +170,25 @@ ORBIT_EXPORT int orbit_contest_claim(orbit_fleet_t *fleet, uint8_t subject_kind,
 	orbit_guard_t *g;
 	uint32_t slot;
 	uint16_t node = 0;
-	int r;
+	int ret;
 
 	if (!fleet || !guard)
 		return ORBIT_INVALID("%s: %s is NULL", __func__, fleet ? "guard" : "fleet");
 	if (!ttl_ms)
 		return ORBIT_INVALID("%s: ttl_ms is 0", __func__);
-	r = guard_new(fleet, subject_kind, label, owner, &g);
-	if (r < 0)
-		return r;
-	r = subject_install(&g->table, &g->key, &slot);
-	if (r == 0)
-		r = subject_claim(&g->table, slot, ttl_ms, &g->lease, &node);
-	if (r == -EBUSY && holder)
+	ret = guard_new(fleet, subject_kind, label, owner, &g);
+	if (ret < 0)
+		return ret;
+	ret = subject_install(&g->table, &g->key, &slot);
+	if (ret == 0)
+		ret = subject_claim(&g->table, slot, ttl_ms, &g->lease, &node);
+	if (ret == -EBUSY && holder)
 		*holder = node;
-	if (r == 0)
-		r = guard_announce(g, ttl_ms);
-	if (r < 0) {
+	if (ret == 0)
+		ret = guard_announce(g, ttl_ms);
+	if (ret < 0) {
 		free(g);
-		return r;
+		return ret;
 	}
 	*guard = g;
 	return 0;
@@ -202,25 +202,25 @@ ORBIT_EXPORT int orbit_contest_holder(orbit_fleet_t *fleet, uint8_t subject_kind
 	orbit_ring_t *ring;
 	uint32_t slot;
 	uint16_t node;
-	int r;
+	int ret;
 
 	if (!fleet)
 		return ORBIT_INVALID("%s: fleet is NULL", __func__);
-	r = key_init(__func__, &key, subject_kind, label);
-	if (r == 0)
-		r = contest_open(fleet, false, &ring, &table);
-	if (r == 0)
-		r = subject_lookup(&table, &key, &slot);
-	if (r == 0)
-		r = subject_holder(&table, slot, &node);
-	if (r == 0 && holder)
+	ret = key_init(__func__, &key, subject_kind, label);
+	if (ret == 0)
+		ret = contest_open(fleet, false, &ring, &table);
+	if (ret == 0)
+		ret = subject_lookup(&table, &key, &slot);
+	if (ret == 0)
+		ret = subject_holder(&table, slot, &node);
+	if (ret == 0 && holder)
 		*holder = node;
-	return r;
+	return ret;
 }
 
 ORBIT_EXPORT int orbit_guard_renew(orbit_guard_t *guard, uint64_t ttl_ms)
 {
-	int r;
+	int ret;
 
 	if (!guard)
 		return ORBIT_INVALID("%s: guard is NULL", __func__);
@@ -228,10 +228,10 @@ ORBIT_EXPORT int orbit_guard_renew(orbit_guard_t *guard, uint64_t ttl_ms)
 		return ORBIT_INVALID("%s: ttl_ms is 0", __func__);
 	if (guard->lost)
 		return -ESTALE;
-	r = subject_renew(&guard->table, &guard->lease, ttl_ms);
-	if (r < 0) {
+	ret = subject_renew(&guard->table, &guard->lease, ttl_ms);
+	if (ret < 0) {
 		guard->lost = true;
-		return r;
+		return ret;
 	}
 	/* The table renewed the lease; a frame a stalled ring writer held up only leaves
 	 * ring readers with the previous expiry. */
@@ -246,13 +246,13 @@ ORBIT_EXPORT uint64_t orbit_guard_token(const orbit_guard_t *guard)
 
 ORBIT_EXPORT int orbit_guard_release(orbit_guard_t *guard)
 {
-	int r;
+	int ret;
 
 	if (!guard)
 		return 0;
 	/* The frame first: ring readers see the release before the next holder's claim. */
-	r = release_publish(guard);
+	ret = release_publish(guard);
 	subject_release(&guard->table, &guard->lease);
 	free(guard);
-	return r;
+	return ret;
 }

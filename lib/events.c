@@ -80,13 +80,13 @@ ORBIT_EXPORT int orbit_events_open(orbit_fleet_t *fleet, uint8_t kind, orbit_eve
 	struct orbit_events *ev;
 	orbit_ring_t *ring;
 	uint32_t payload_max;
-	int r;
+	int ret;
 
 	if (!fleet || !events)
 		return ORBIT_INVALID("%s: %s is NULL", __func__, fleet ? "events" : "fleet");
-	r = orbit_fleet_ring(fleet, kind, &ring);
-	if (r < 0)
-		return r;
+	ret = orbit_fleet_ring(fleet, kind, &ring);
+	if (ret < 0)
+		return ret;
 	payload_max = orbit_ring_payload_max(ring);
 	ev = malloc(sizeof(*ev) + (payload_max > EVENT_STACK_FRAME ? payload_max : 0));
 	if (!ev)
@@ -116,13 +116,13 @@ ORBIT_EXPORT int orbit_events_publish(orbit_events_t *events, const char *topic,
 	uint8_t *frame, *p;
 	size_t topic_len, need;
 	uint64_t now;
-	int r;
+	int ret;
 
 	if (!events)
 		return ORBIT_INVALID("%s: events is NULL", __func__);
-	r = topic_check(__func__, topic, &topic_len);
-	if (r < 0)
-		return r;
+	ret = topic_check(__func__, topic, &topic_len);
+	if (ret < 0)
+		return ret;
 	if (!payload && len)
 		return ORBIT_INVALID("%s: payload is NULL, len %zu", __func__, len);
 	/* payload_len is a u16 on the wire even when the ring's slots are larger. */
@@ -137,9 +137,9 @@ ORBIT_EXPORT int orbit_events_publish(orbit_events_t *events, const char *topic,
 	p = wire_put_u64(p, now);
 	p = wire_put_bytes(p, topic, topic_len);
 	wire_put_bytes(p, payload, len);
-	r = orbit_ring_write(events->ring, EVENT_FRAME, now, frame, need, NULL);
+	ret = orbit_ring_write(events->ring, EVENT_FRAME, now, frame, need, NULL);
 	frame_buffer_put(events, frame);
-	return r;
+	return ret;
 }
 
 ORBIT_EXPORT uint64_t orbit_events_head(orbit_events_t *events)
@@ -201,23 +201,24 @@ static int events_next(struct orbit_events *events, uint64_t *cursor, const char
 	uint64_t next = *cursor;
 	struct event_view view;
 	orbit_frame_t frame;
-	int r;
+	int ret;
 
 	for (;;) {
 		/* The raw buffer holds any frame the ring accepts, so the ring never
 		 * reports -EMSGSIZE here; the caller's size is checked on the payload. */
-		r = orbit_ring_next(events->ring, &next, &frame, raw, events->payload_max, lagged);
-		if (r < 0)
+		ret = orbit_ring_next(events->ring, &next, &frame, raw, events->payload_max,
+				      lagged);
+		if (ret < 0)
 			break;
 		if (!event_decode(&frame, raw, &view) || !topic_matches(&view, topic, topic_len))
 			continue;
-		r = event_deliver(&frame, &view, event, buf, size);
-		if (r == -EMSGSIZE)
+		ret = event_deliver(&frame, &view, event, buf, size);
+		if (ret == -EMSGSIZE)
 			next--; /* stay on this event so a retry with a larger buffer gets it */
 		break;
 	}
 	*cursor = next;
-	return r;
+	return ret;
 }
 
 ORBIT_EXPORT int orbit_events_poll(orbit_events_t *events, uint64_t *cursor, const char *topic,
@@ -226,7 +227,7 @@ ORBIT_EXPORT int orbit_events_poll(orbit_events_t *events, uint64_t *cursor, con
 	uint8_t stack[EVENT_STACK_FRAME];
 	size_t topic_len = 0;
 	uint8_t *raw;
-	int r;
+	int ret;
 
 	if (!events || !cursor)
 		return ORBIT_INVALID("%s: %s is NULL", __func__, events ? "cursor" : "events");
@@ -235,15 +236,15 @@ ORBIT_EXPORT int orbit_events_poll(orbit_events_t *events, uint64_t *cursor, con
 	if (!buf && size)
 		return ORBIT_INVALID("%s: buf is NULL, size %zu", __func__, size);
 	if (topic) {
-		r = topic_check(__func__, topic, &topic_len);
-		if (r < 0)
-			return r;
+		ret = topic_check(__func__, topic, &topic_len);
+		if (ret < 0)
+			return ret;
 	}
 
 	raw = frame_buffer_get(events, stack, events->payload_max);
-	r = events_next(events, cursor, topic, topic_len, event, buf, size, lagged, raw);
+	ret = events_next(events, cursor, topic, topic_len, event, buf, size, lagged, raw);
 	frame_buffer_put(events, raw);
-	return r;
+	return ret;
 }
 
 ORBIT_EXPORT int orbit_events_wait(orbit_events_t *events, uint64_t cursor, int timeout_ms)
@@ -267,7 +268,7 @@ ORBIT_EXPORT int orbit_events_follow(orbit_events_t *events, uint64_t *cursor, c
 				     int timeout_ms)
 {
 	uint64_t deadline;
-	int r;
+	int ret;
 
 	if (!events)
 		return ORBIT_INVALID("%s: events is NULL", __func__);
@@ -277,12 +278,12 @@ ORBIT_EXPORT int orbit_events_follow(orbit_events_t *events, uint64_t *cursor, c
 	for (;;) {
 		if (atomic_load_explicit(&events->interrupted, memory_order_acquire))
 			return -ECANCELED;
-		r = orbit_events_poll(events, cursor, topic, event, buf, size, lagged);
-		if (r != -EAGAIN)
-			return r;
-		r = ring_wait_settled(events->ring, *cursor, deadline, &events->interrupted);
-		if (r < 0)
-			return r;
+		ret = orbit_events_poll(events, cursor, topic, event, buf, size, lagged);
+		if (ret != -EAGAIN)
+			return ret;
+		ret = ring_wait_settled(events->ring, *cursor, deadline, &events->interrupted);
+		if (ret < 0)
+			return ret;
 	}
 }
 

@@ -34,13 +34,13 @@ ORBIT_EXPORT int orbit_heartbeat(orbit_fleet_t *fleet)
 {
 	orbit_ring_t *ring;
 	uint64_t now;
-	int r;
+	int ret;
 
 	if (!fleet)
 		return ORBIT_INVALID("%s: fleet is NULL", __func__);
-	r = orbit_fleet_ring(fleet, ORBIT_KIND_HEARTBEAT, &ring);
-	if (r < 0)
-		return r;
+	ret = orbit_fleet_ring(fleet, ORBIT_KIND_HEARTBEAT, &ring);
+	if (ret < 0)
+		return ret;
 	now = clock_unix_ms();
 	return orbit_ring_write(ring, HEARTBEAT_FRAME, now, NULL, 0, NULL);
 }
@@ -56,13 +56,13 @@ static uint64_t beats_scan(struct beat_walk *w, uint64_t low, uint64_t high)
 	uint64_t pending = high;
 	orbit_frame_t frame;
 	uint16_t node;
-	int r;
+	int ret;
 
 	for (uint64_t c = high; c > low && w->unseen && w->budget; c--, w->budget--) {
-		r = orbit_ring_read_at(w->ring, c - 1, &frame, NULL, 0);
-		if (r == -EAGAIN)
+		ret = orbit_ring_read_at(w->ring, c - 1, &frame, NULL, 0);
+		if (ret == -EAGAIN)
 			pending = c - 1;
-		if (r < 0 || frame.kind != HEARTBEAT_FRAME)
+		if (ret < 0 || frame.kind != HEARTBEAT_FRAME)
 			continue;
 		node = orbit_id_node(frame.id);
 		if (node >= w->size || w->members[node].state != ORBIT_MEMBER_MISSING)
@@ -141,7 +141,7 @@ ORBIT_EXPORT int orbit_heartbeat_snapshot(orbit_fleet_t *fleet, uint64_t max_age
 					  orbit_member_t *members, size_t count)
 {
 	struct beat_walk walk = { .members = members };
-	int r;
+	int ret;
 
 	if (!fleet)
 		return ORBIT_INVALID("%s: fleet is NULL", __func__);
@@ -150,9 +150,9 @@ ORBIT_EXPORT int orbit_heartbeat_snapshot(orbit_fleet_t *fleet, uint64_t max_age
 	walk.size = orbit_fleet_size(fleet);
 	if (count < walk.size)
 		return -ENOSPC;
-	r = orbit_fleet_ring(fleet, ORBIT_KIND_HEARTBEAT, &walk.ring);
-	if (r < 0)
-		return r;
+	ret = orbit_fleet_ring(fleet, ORBIT_KIND_HEARTBEAT, &walk.ring);
+	if (ret < 0)
+		return ret;
 
 	for (uint16_t node = 0; node < walk.size; node++)
 		members[node] = (orbit_member_t){ .node = node, .state = ORBIT_MEMBER_MISSING };

@@ -412,17 +412,17 @@ static int find(const struct subject_table *t, const struct subject_key *key, bo
 		uint64_t k = atomic_load_explicit(&s->key, memory_order_acquire);
 
 		for (;;) {
-			int r;
+			int ret;
 
 			if (k == 0) {
 				if (!install)
 					return -ENOENT;
-				r = install_at(t, s, key, tag, &k);
-				if (r == 0)
+				ret = install_at(t, s, key, tag, &k);
+				if (ret == 0)
 					continue;
-				if (r == 1)
+				if (ret == 1)
 					*slot = index;
-				return r < 0 ? r : 0;
+				return ret < 0 ? ret : 0;
 			}
 			if (!key_tagged(k, tag))
 				break;
@@ -442,11 +442,11 @@ static int find(const struct subject_table *t, const struct subject_key *key, bo
 
 int subject_install(const struct subject_table *t, const struct subject_key *key, uint32_t *slot)
 {
-	int r = -EAGAIN;
+	int ret = -EAGAIN;
 
-	for (int i = 0; i < INSTALL_TRIES && r == -EAGAIN; i++)
-		r = find(t, key, true, slot);
-	return r;
+	for (int i = 0; i < INSTALL_TRIES && ret == -EAGAIN; i++)
+		ret = find(t, key, true, slot);
+	return ret;
 }
 
 int subject_lookup(const struct subject_table *t, const struct subject_key *key, uint32_t *slot)

@@ -33,9 +33,9 @@ ORBIT_EXPORT int orbit_value_store(orbit_fleet_t *fleet, uint8_t kind, const voi
 				   size_t size)
 {
 	orbit_ring_t *ring;
-	int r = value_ring(__func__, fleet, kind, value, size, &ring);
+	int ret = value_ring(__func__, fleet, kind, value, size, &ring);
 
-	return r < 0 ? r : orbit_ring_write(ring, VALUE_FRAME_KIND, 0, value, size, NULL);
+	return ret < 0 ? ret : orbit_ring_write(ring, VALUE_FRAME_KIND, 0, value, size, NULL);
 }
 
 /* Once a slot older than `counter` has been reused, every older counter is gone as well. */
@@ -55,15 +55,15 @@ static int value_find_newest(orbit_ring_t *ring, void *buf, size_t size)
 
 	for (uint64_t counter = head; counter > 0 && steps > 0; steps--) {
 		orbit_frame_t frame;
-		int r;
+		int ret;
 
 		counter--;
-		r = orbit_ring_read_at(ring, counter, &frame, buf, size);
-		if (r == -EMSGSIZE && frame.kind == VALUE_FRAME_KIND)
+		ret = orbit_ring_read_at(ring, counter, &frame, buf, size);
+		if (ret == -EMSGSIZE && frame.kind == VALUE_FRAME_KIND)
 			return -EMSGSIZE;
-		if (r == -ENOENT && value_lapped(ring, counter))
+		if (ret == -ENOENT && value_lapped(ring, counter))
 			return -EAGAIN;
-		if (r < 0 || frame.kind != VALUE_FRAME_KIND)
+		if (ret < 0 || frame.kind != VALUE_FRAME_KIND)
 			continue;
 		return frame.len == size ? 0 : -EMSGSIZE;
 	}
@@ -75,10 +75,10 @@ ORBIT_EXPORT int orbit_value_load(orbit_fleet_t *fleet, uint8_t kind, void *valu
 	unsigned char stack[VALUE_STACK_BYTES];
 	orbit_ring_t *ring;
 	void *staging;
-	int r = value_ring(__func__, fleet, kind, value, size, &ring);
+	int ret = value_ring(__func__, fleet, kind, value, size, &ring);
 
-	if (r < 0)
-		return r;
+	if (ret < 0)
+		return ret;
 	if (size > orbit_ring_payload_max(ring))
 		return -EMSGSIZE;
 
@@ -86,10 +86,10 @@ ORBIT_EXPORT int orbit_value_load(orbit_fleet_t *fleet, uint8_t kind, void *valu
 	staging = size <= sizeof(stack) ? stack : malloc(size);
 	if (!staging)
 		return -ENOMEM;
-	r = value_find_newest(ring, staging, size);
-	if (r == 0)
+	ret = value_find_newest(ring, staging, size);
+	if (ret == 0)
 		memcpy(value, staging, size);
 	if (staging != stack)
 		free(staging);
-	return r;
+	return ret;
 }
