@@ -123,7 +123,7 @@ static int open_fds(void)
 /* The start sample, once the fleet has warmed up; call often. */
 static void footprint_tick(struct proc *me, bool *sampled)
 {
-	if (*sampled || bench_now_ns() < atomic_load(&soak->warm_at_ns))
+	if (*sampled || mono_ns() < atomic_load(&soak->warm_at_ns))
 		return;
 	/* Once unsampled first: the buffers stdio and readdir allocate stay in the heap. */
 	rss_kib();
@@ -754,7 +754,7 @@ int main(int argc, char **argv)
 	printf("soak: fleet %s, %u s\n", fleet_name, o.seconds);
 	bench_print_machine(stdout);
 	fflush(stdout);
-	start = bench_now_ns();
+	start = mono_ns();
 	/* Start samples once the rings and the processes' own buffers have settled. */
 	atomic_store(&soak->warm_at_ns,
 		     start + (o.seconds >= 20 ? 2000000000ull : o.seconds * 100000000ull));
@@ -770,7 +770,7 @@ int main(int argc, char **argv)
 			waitpid(soak->procs[i].pid, &soak->procs[i].status, 0);
 	head = orbit_ring_head(ring);
 	events_head = orbit_events_head(events);
-	ret = ret < 0 ? 1 : report(&o, head, events_head, (bench_now_ns() - start) / 1e9);
+	ret = ret < 0 ? 1 : report(&o, head, events_head, (mono_ns() - start) / 1e9);
 	orbit_events_close(events);
 	orbit_fleet_unlink(fleet);
 	orbit_fleet_leave(fleet);

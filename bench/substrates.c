@@ -412,11 +412,11 @@ static int redis_round_trips(struct bench_redis *r, const struct bench_resp_requ
 	int rc = samples ? 0 : -ENOMEM;
 
 	for (unsigned i = 0; rc == 0 && i < total; i++) {
-		uint64_t start = bench_now_ns();
+		uint64_t start = mono_ns();
 
 		rc = bench_resp_call(&r->conn, req);
 		if (i >= set->redis_warmup)
-			samples[i - set->redis_warmup] = (double)(bench_now_ns() - start);
+			samples[i - set->redis_warmup] = (double)(mono_ns() - start);
 	}
 	if (rc == 0)
 		*median = bench_median(samples, set->redis_round_trips);

@@ -8,7 +8,7 @@
 
 #include "fuzz-util.h"
 #include "inputs.h"
-#include "testutil.h"
+#include "names.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

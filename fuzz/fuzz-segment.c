@@ -14,7 +14,7 @@
 
 #include "fuzz-util.h"
 #include "inputs.h"
-#include "testutil.h"
+#include "names.h"
 
 /* Objects up to this size; they stay sparse except for the input's bytes. */
 #define OBJECT_SIZE_MAX (256u * 1024)
@@ -34,7 +34,7 @@ static void plant(const char *fleet, const struct segment_input *seg, size_t siz
 	seg_shm_name(name, sizeof(name), fleet, seg->kind);
 	fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	FUZZ_CHECK(fd >= 0, "shm_open %s: %d", name, errno);
-	FUZZ_CHECK(fchmod(fd, object_modes[seg->object_mode % FUZZ_ARRAY_SIZE(object_modes)]) == 0);
+	FUZZ_CHECK(fchmod(fd, object_modes[seg->object_mode % ARRAY_SIZE(object_modes)]) == 0);
 	FUZZ_CHECK(ftruncate(fd, (off_t)size) == 0);
 	FUZZ_CHECK(pwrite(fd, seg->bytes, len, 0) == (ssize_t)len);
 	close(fd);
@@ -82,7 +82,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else {
 		opts.capacity = 1u << (seg.capacity_log2 % (CAPACITY_LOG2_MAX + 1));
 		opts.payload_max = seg.payload_max % (PAYLOAD_MAX_MAX + 1);
-		opts.mode = fleet_modes[seg.fleet_mode % FUZZ_ARRAY_SIZE(fleet_modes)];
+		opts.mode = fleet_modes[seg.fleet_mode % ARRAY_SIZE(fleet_modes)];
 	}
 
 	r = orbit_fleet_join_shm(name, 0, 1, &opts, &fleet);

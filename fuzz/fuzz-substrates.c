@@ -13,7 +13,7 @@
 
 #include "fuzz-util.h"
 #include "inputs.h"
-#include "testutil.h"
+#include "names.h"
 
 #define FLEET_SIZE_MAX 4
 #define JOINED	       2 /* nodes 0 and 1 act; the others are members that never beat */

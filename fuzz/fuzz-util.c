@@ -386,7 +386,7 @@ void fuzz_ring_exercise(orbit_ring_t *ring, const struct seg_map *map,
 
 	for (uint64_t c = from; c - from < 2 * FUZZ_SCAN; c++)
 		read_at(ring, c, size);
-	for (size_t i = 0; i < FUZZ_ARRAY_SIZE(reads->counters); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(reads->counters); i++)
 		read_at(ring, reads->counters[i], size);
 	read_head(ring, size);
 	read_head(ring, 0);

@@ -12,11 +12,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "basics.h"
 #include "segment-layout.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define FUZZ_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 /* The unread rest of an input; fields past its end read as zero, so every input is whole. */
 struct fuzz_input {

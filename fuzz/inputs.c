@@ -10,7 +10,7 @@ const uint8_t substrate_rings[5] = {
 void fuzz_reads_take(struct fuzz_input *in, struct fuzz_reads *reads)
 {
 	reads->size = fuzz_u16(in);
-	for (size_t i = 0; i < FUZZ_ARRAY_SIZE(reads->counters); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(reads->counters); i++)
 		reads->counters[i] = fuzz_u64(in);
 	reads->id = fuzz_u64(in);
 	reads->cursor = fuzz_u64(in);
@@ -22,7 +22,7 @@ void fuzz_reads_take(struct fuzz_input *in, struct fuzz_reads *reads)
 void fuzz_reads_put(struct fuzz_output *out, const struct fuzz_reads *reads)
 {
 	fuzz_put_u16(out, reads->size);
-	for (size_t i = 0; i < FUZZ_ARRAY_SIZE(reads->counters); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(reads->counters); i++)
 		fuzz_put_u64(out, reads->counters[i]);
 	fuzz_put_u64(out, reads->id);
 	fuzz_put_u64(out, reads->cursor);
@@ -81,7 +81,7 @@ void ring_geometry(uint8_t geometry, uint32_t *capacity, uint32_t *payload_max)
 	static const uint32_t payloads[] = { 256, 8, 24, 40, 100, 216, 300, 1000 };
 
 	*capacity = 2u << (geometry & 3);
-	*payload_max = payloads[(geometry >> 2) % FUZZ_ARRAY_SIZE(payloads)];
+	*payload_max = payloads[(geometry >> 2) % ARRAY_SIZE(payloads)];
 }
 
 void substrate_op_take(struct fuzz_input *in, struct substrate_op_input *op)
@@ -127,7 +127,7 @@ static const struct frame_lengths {
 
 static const struct frame_lengths *lengths_of(uint8_t ring, uint8_t frame_kind, size_t len)
 {
-	for (size_t i = 0; i < FUZZ_ARRAY_SIZE(frame_lengths); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(frame_lengths); i++) {
 		const struct frame_lengths *f = &frame_lengths[i];
 
 		if (f->ring == ring && (!f->frame_kind || f->frame_kind == frame_kind))

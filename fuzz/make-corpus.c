@@ -13,7 +13,7 @@
 
 #include "fuzz-util.h"
 #include "inputs.h"
-#include "testutil.h"
+#include "names.h"
 
 #define SEED_KIND 9
 #define TTL_LONG  (3600ull * 1000)
@@ -345,7 +345,7 @@ static void frames_seeds(void)
 		{ "fitted-contest-label-past-limit", 1 | 7 << 2, 255, OP_FRAME, 3, 1 },
 	};
 
-	for (size_t i = 0; i < FUZZ_ARRAY_SIZE(specs); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(specs); i++)
 		frames_seed(&specs[i]);
 }
 
@@ -363,7 +363,7 @@ static void id_seeds(void)
 		{ "trailing", "1:2:3 " },
 	};
 
-	for (size_t i = 0; i < FUZZ_ARRAY_SIZE(texts); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(texts); i++)
 		seed_text("id", texts[i][0], texts[i][1]);
 }
 

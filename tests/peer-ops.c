@@ -65,12 +65,12 @@ static int do_write(const struct peer_args *args, orbit_ring_t *ring)
 static int next_frame(orbit_ring_t *ring, uint64_t *cursor, orbit_frame_t *frame, void *buf,
 		      uint64_t *lost)
 {
-	uint64_t deadline = test_now_ms() + PEER_DEADLINE_MS;
+	uint64_t deadline = mono_ms() + PEER_DEADLINE_MS;
 	int ret;
 
 	while ((ret = orbit_ring_next(ring, cursor, frame, buf, orbit_ring_payload_max(ring),
 				      lost)) == -EAGAIN) {
-		if (test_now_ms() >= deadline)
+		if (mono_ms() >= deadline)
 			return -ETIMEDOUT;
 		ret = orbit_ring_wait(ring, *cursor, 100);
 		if (ret < 0 && ret != -ETIMEDOUT)
@@ -117,7 +117,7 @@ static int do_wait(const struct peer_args *args, orbit_ring_t *ring)
 static int check_members(const struct peer_args *args, orbit_ring_t *ring)
 {
 	static uint8_t buf[1u << 20];
-	uint64_t seen = 0, seq, deadline = test_now_ms() + PEER_DEADLINE_MS;
+	uint64_t seen = 0, seq, deadline = mono_ms() + PEER_DEADLINE_MS;
 	orbit_frame_t frame;
 	uint16_t writer;
 	int ret;
@@ -126,7 +126,7 @@ static int check_members(const struct peer_args *args, orbit_ring_t *ring)
 		/* Claimed is not yet committed: a member may still be copying its frame. */
 		while ((ret = orbit_ring_read_at(ring, counter, &frame, buf,
 						 orbit_ring_payload_max(ring))) == -EAGAIN &&
-		       test_now_ms() < deadline)
+		       mono_ms() < deadline)
 			usleep(1000);
 		if (ret < 0)
 			return peer_fail(args, PEER_CALL, "orbit_ring_read_at", ret);
@@ -141,13 +141,13 @@ static int check_members(const struct peer_args *args, orbit_ring_t *ring)
 
 static int do_race(const struct peer_args *args, orbit_ring_t *ring)
 {
-	uint64_t deadline = test_now_ms() + PEER_DEADLINE_MS;
+	uint64_t deadline = mono_ms() + PEER_DEADLINE_MS;
 	int ret = pattern_write(ring, args->node, 0, NULL);
 
 	if (ret < 0)
 		return peer_fail(args, PEER_CALL, "orbit_ring_write", ret);
 	while (orbit_ring_head(ring) < args->count) {
-		if (test_now_ms() >= deadline)
+		if (mono_ms() >= deadline)
 			return peer_fail(args, PEER_TIMEOUT, "members' frames, head",
 					 (int)orbit_ring_head(ring));
 		ret = orbit_ring_wait(ring, args->count - 1, 100);

@@ -409,7 +409,7 @@ static Suite *alloc_suite(void)
 	TCase *tc = tcase_create("failures");
 
 	tcase_set_timeout(tc, 120);
-	tcase_add_loop_test(tc, test_allocation_failures, 0, TEST_ARRAY_SIZE(ops));
+	tcase_add_loop_test(tc, test_allocation_failures, 0, ARRAY_SIZE(ops));
 	suite_add_tcase(suite, tc);
 	return suite;
 }

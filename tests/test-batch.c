@@ -300,7 +300,7 @@ START_TEST(test_stopped_batch_writer_keeps_its_claim)
 	/* Every counter of the batch, not just the paused one, is the live writer's: a
 	 * cursor past the paused frame waits too, and gives none of them up. */
 	for (int i = 0; i < 5; i++) {
-		test_sleep_ms(4 * STALL_MS);
+		sleep_ms(4 * STALL_MS);
 		ck_assert_int_eq(orbit_ring_next_batch(ring, &cursor, frames, out, MAX_LEN,
 						       BATCH + 1, &lost),
 				 -EAGAIN);

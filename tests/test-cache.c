@@ -250,7 +250,7 @@ START_TEST(test_ttl_expiry)
 	put_ok(cache, "long", "v", 3600 * 1000);
 	put_ok(cache, "shadowed", "forever", 0);
 	put_ok(cache, "shadowed", "briefly", 50);
-	test_sleep_ms(200);
+	sleep_ms(200);
 	assert_miss(cache, "short");
 	assert_hit(cache, "long", "v");
 	/* The newest frame decides: an expired put does not uncover an older one. */
@@ -456,7 +456,7 @@ static int model_get(const struct model_op *log, int count, const char *key, uin
 
 static void model_check(orbit_cache_t *cache, const struct model_op *log, int count)
 {
-	for (int k = 0; k < TEST_ARRAY_SIZE(model_keys); k++) {
+	for (size_t k = 0; k < ARRAY_SIZE(model_keys); k++) {
 		const char *key = model_keys[k];
 		uint32_t want = 0, got = 0;
 		size_t len = 0;
@@ -486,17 +486,17 @@ START_TEST(test_index_matches_model)
 		op->value = (uint32_t)n;
 		if (roll < 14) {
 			op->op = OP_PUT;
-			op->key = model_keys[rand_r(&seed) % TEST_ARRAY_SIZE(model_keys)];
+			op->key = model_keys[rand_r(&seed) % ARRAY_SIZE(model_keys)];
 			ck_assert_int_eq(orbit_cache_put(follower, op->key, strlen(op->key),
 							 &op->value, sizeof(op->value), 0),
 					 0);
 		} else if (roll < 18) {
 			op->op = OP_DELETE;
-			op->key = model_keys[rand_r(&seed) % TEST_ARRAY_SIZE(model_keys)];
+			op->key = model_keys[rand_r(&seed) % ARRAY_SIZE(model_keys)];
 			ck_assert_int_eq(orbit_cache_delete(follower, op->key, strlen(op->key)), 0);
 		} else {
 			op->op = OP_RESET;
-			op->key = model_prefixes[rand_r(&seed) % TEST_ARRAY_SIZE(model_prefixes)];
+			op->key = model_prefixes[rand_r(&seed) % ARRAY_SIZE(model_prefixes)];
 			ck_assert_int_eq(orbit_cache_reset(follower, op->key, strlen(op->key)), 0);
 		}
 		model_check(follower, log, n + 1);
@@ -648,7 +648,7 @@ END_TEST
 /* WIRE: hand-written deletes, resets and expiry times act as the API's own. */
 START_TEST(test_wire_read_hand_written_ops)
 {
-	uint64_t now = test_unix_ms();
+	uint64_t now = unix_ms();
 	orbit_cache_t *cache;
 
 	fixture_fleet = fixture_join(_i, 0, 2, 0, 0);
@@ -708,9 +708,9 @@ START_TEST(test_wire_written_by_api)
 	cache = cache_ok();
 	ring = ring_ok();
 	put_ok(cache, "key", "value", 0);
-	before = test_unix_ms();
+	before = unix_ms();
 	put_ok(cache, "ttl", "v", 5000);
-	after = test_unix_ms();
+	after = unix_ms();
 	ck_assert_int_eq(orbit_cache_delete(cache, "gone", 4), 0);
 	ck_assert_int_eq(orbit_cache_reset(cache, "pre:", 4), 0);
 	ck_assert_int_eq(orbit_cache_reset(cache, NULL, 0), 0);
@@ -900,15 +900,15 @@ START_TEST(test_given_up_for_everyone)
 
 	/* A reader waits the stall bound out at the claim, then gives it up. */
 	ring = ring_ok();
-	start = test_now_ms();
-	while (cursor <= c && test_now_ms() - start < LATE_DEADLINE_MS) {
+	start = mono_ms();
+	while (cursor <= c && mono_ms() - start < LATE_DEADLINE_MS) {
 		uint8_t buf[256];
 		orbit_frame_t frame;
 
 		if (orbit_ring_next(ring, &cursor, &frame, buf, sizeof(buf), &lost) == -EAGAIN)
-			test_sleep_ms(5);
+			sleep_ms(5);
 	}
-	waited = test_now_ms() - start;
+	waited = mono_ms() - start;
 	seq = seg_load64(seg_slot(&map, c), map.layout->slot_seq);
 	/* The handle opened before has indexed past the claim too. */
 	assert_hit(before, "k5", "v5");
@@ -917,21 +917,21 @@ START_TEST(test_given_up_for_everyone)
 	plant_put(&map, c, "k1", "late");
 	late_committed = seg_cas64(seg_slot(&map, c), map.layout->slot_seq, 2 * c + 1, 2 * c + 2);
 	after = cache_ok();
-	for (int i = 0; i < TEST_ARRAY_SIZE(late_keys); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(late_keys); i++)
 		agree += handles_agree(before, after, late_keys[i]);
 	fprintf(stderr,
 		"claim %llu given up by a reader after %llu ms (seq 0x%llx); late commit %s; "
-		"handles opened before and after agree on %d of %d keys\n",
+		"handles opened before and after agree on %d of %zu keys\n",
 		(unsigned long long)c, (unsigned long long)waited, (unsigned long long)seq,
-		late_committed ? "succeeded" : "failed", agree, TEST_ARRAY_SIZE(late_keys));
+		late_committed ? "succeeded" : "failed", agree, ARRAY_SIZE(late_keys));
 
 	ck_assert_msg(seq == seg_seq_given_up(c), "the reader left seq 0x%llx, not given up",
 		      (unsigned long long)seq);
 	ck_assert_uint_eq(lost, 1);
 	ck_assert_msg(!late_committed, "a late commit turned a given-up counter committed");
 	ck_assert_uint_eq(seg_load64(seg_slot(&map, c), map.layout->slot_seq), seg_seq_given_up(c));
-	ck_assert_int_eq(agree, TEST_ARRAY_SIZE(late_keys));
-	for (int i = 0; i < TEST_ARRAY_SIZE(late_keys); i++)
+	ck_assert_int_eq(agree, ARRAY_SIZE(late_keys));
+	for (size_t i = 0; i < ARRAY_SIZE(late_keys); i++)
 		assert_hit(after, late_keys[i], late_values[i]);
 	orbit_cache_close(before);
 	orbit_cache_close(after);
@@ -995,11 +995,11 @@ static void run_stopped_put(void *unused, int ready_fd, int go_fd)
 static int get_stopped(orbit_cache_t *cache, uint64_t *ms)
 {
 	static char buf[STOPPED_PAYLOAD], expected[STOPPED_VALUE];
-	uint64_t start = test_now_ms();
+	uint64_t start = mono_ms();
 	size_t len = 0;
 	int ret = orbit_cache_get(cache, stopped_key, strlen(stopped_key), buf, sizeof(buf), &len);
 
-	*ms = test_now_ms() - start;
+	*ms = mono_ms() - start;
 	stopped_value(expected);
 	if (ret == 0 && (len != STOPPED_VALUE || memcmp(buf, expected, len)))
 		ret = -EBADMSG;
@@ -1025,7 +1025,7 @@ START_TEST(test_stopped_put_seen_by_every_handle)
 	close(go);
 	ck_assert_int_eq(waitpid(pid, &status, WUNTRACED), pid);
 	ck_assert_msg(WIFSTOPPED(status), "the put did not stop (status 0x%x)", status);
-	stopped_at = test_now_ms();
+	stopped_at = mono_ms();
 	c = orbit_ring_head(ring_ok()) - 1;
 	ck_assert_int_eq(
 		seg_map_open(&map, fixture_fleet_name, KIND, STOPPED_CAPACITY, STOPPED_PAYLOAD), 0);
@@ -1035,8 +1035,8 @@ START_TEST(test_stopped_put_seen_by_every_handle)
 	put_ok(before, "later", "2", 0);
 
 	got[0] = get_stopped(before, &waited[0]);
-	while (test_now_ms() - stopped_at < STOPPED_MS)
-		test_sleep_ms(20);
+	while (mono_ms() - stopped_at < STOPPED_MS)
+		sleep_ms(20);
 	got[1] = get_stopped(before, &waited[1]);
 	assert_hit(before, "first", "1");
 

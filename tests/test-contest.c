@@ -180,7 +180,7 @@ static orbit_id_t write_frame(orbit_fleet_t *fleet, uint8_t frame_kind, uint64_t
 static orbit_id_t raw_claim(orbit_fleet_t *fleet, const char *label, uint64_t ttl_ms)
 {
 	uint8_t buf[512];
-	uint64_t now = test_unix_ms();
+	uint64_t now = unix_ms();
 
 	return write_frame(fleet, CLAIM, now, buf,
 			   encode_claim(buf, SUBJECT, label, 3, now, now + ttl_ms));
@@ -190,8 +190,7 @@ static void raw_release(orbit_fleet_t *fleet, orbit_id_t claim_id, const char *l
 {
 	uint8_t buf[512];
 
-	write_frame(fleet, RELEASE, test_unix_ms(), buf,
-		    encode_release(buf, claim_id, SUBJECT, label));
+	write_frame(fleet, RELEASE, unix_ms(), buf, encode_release(buf, claim_id, SUBJECT, label));
 }
 
 static void read_frame(orbit_fleet_t *fleet, uint64_t counter, orbit_frame_t *frame, uint8_t *buf,
@@ -539,7 +538,7 @@ START_TEST(test_renew_after_expiry_is_stale)
 	orbit_guard_t *guard = claim_ok(a, "job", 50);
 	orbit_guard_t *next;
 
-	test_sleep_ms(120);
+	sleep_ms(120);
 	assert_free(b, "job");
 	/* Nobody took it, but a lease past its expiry is over. */
 	ck_assert_int_eq(orbit_guard_renew(guard, LONG_TTL), -ESTALE);
@@ -559,7 +558,7 @@ START_TEST(test_renew_after_takeover_is_stale)
 	orbit_guard_t *guard = claim_ok(a, "job", 50);
 	orbit_guard_t *next;
 
-	test_sleep_ms(120);
+	sleep_ms(120);
 	next = claim_ok(b, "job", LONG_TTL);
 	ck_assert_int_eq(orbit_guard_renew(guard, LONG_TTL), -ESTALE);
 	assert_holder(a, "job", 2);
@@ -699,10 +698,10 @@ static void watch_forever(struct watch *w, int ready)
 /* Waits until the watcher has made n more queries: it reads between our writes. */
 static void watched(struct watch *w, uint64_t n)
 {
-	uint64_t target = atomic_load(&w->queries) + n, deadline = test_now_ms() + 60000;
+	uint64_t target = atomic_load(&w->queries) + n, deadline = mono_ms() + 60000;
 
 	while (atomic_load(&w->queries) < target) {
-		ck_assert_uint_lt(test_now_ms(), deadline);
+		ck_assert_uint_lt(mono_ms(), deadline);
 		sched_yield();
 	}
 }
@@ -809,7 +808,7 @@ START_TEST(test_two_holders_after_a_stall)
 	token = agent_claim_ok(&first, "job", 200);
 	ck_assert_int_eq(agent_do(&first, 'r', NULL, 200).r, 0);
 	claim_busy(second, "job", 1);
-	test_sleep_ms(260); /* time passes; the first is paused on its pipe */
+	sleep_ms(260); /* time passes; the first is paused on its pipe */
 	guard = claim_ok(second, "job", LONG_TTL);
 	ck_assert_uint_gt(orbit_guard_token(guard), token);
 	reply = agent_do(&first, 'r', NULL, 200);
@@ -842,7 +841,7 @@ START_TEST(test_killed_holder_frees_at_once)
 		if (round > 0) /* killed in the middle of its renewals */
 			ck_assert_int_eq(agent_do(&holder, 'l', NULL, LONG_TTL).r, 0);
 		if (round > 1)
-			test_sleep_ms(5);
+			sleep_ms(5);
 		agent_end(&holder, true);
 		assert_free(self, "job");
 		guard = claim_ok(self, "job", LONG_TTL);
@@ -914,7 +913,7 @@ END_TEST
 
 /* What a holder that renews until refused saw, in memory its parent reads. */
 struct renew_log {
-	uint64_t claimed_before; /* test_now_ms() before its claim */
+	uint64_t claimed_before; /* mono_ms() before its claim */
 	uint64_t token;
 	int count;
 	struct {
@@ -933,16 +932,16 @@ static void renew_until_refused(struct renew_log *log, int ready)
 
 	if (orbit_fleet_join_shm(fixture_fleet_name, 4, FLEET_SIZE, NULL, &fleet))
 		_exit(2);
-	log->claimed_before = test_now_ms();
+	log->claimed_before = mono_ms();
 	if (orbit_contest_claim(fleet, SUBJECT, "job", NULL, STOP_TTL, &guard, NULL))
 		_exit(3);
 	log->token = orbit_guard_token(guard);
 	if (write(ready, &byte, 1) != 1)
 		_exit(4);
-	for (int i = 0; i < TEST_ARRAY_SIZE(log->renewals); i++) {
-		log->renewals[i].before = test_now_ms();
+	for (size_t i = 0; i < ARRAY_SIZE(log->renewals); i++) {
+		log->renewals[i].before = mono_ms();
 		log->renewals[i].r = orbit_guard_renew(guard, STOP_TTL);
-		log->renewals[i].after = test_now_ms();
+		log->renewals[i].after = mono_ms();
 		log->count = i + 1;
 		if (log->renewals[i].r < 0)
 			break;
@@ -979,13 +978,13 @@ START_TEST(test_stopped_holder_learns_stale)
 		if (pid == 0)
 			renew_until_refused(log, ready[1]);
 		ck_assert_int_eq(read(ready[0], &byte, 1), 1);
-		test_sleep_ms(3 + 7 * round);
+		sleep_ms(3 + 7 * round);
 		ck_assert_int_eq(kill(pid, SIGSTOP), 0);
 		ck_assert_int_eq(waitpid(pid, &status, WUNTRACED), pid);
 		ck_assert(WIFSTOPPED(status));
-		test_sleep_ms(STOP_TTL + 50);
+		sleep_ms(STOP_TTL + 50);
 		guard = claim_ok(self, "job", LONG_TTL);
-		taken = test_now_ms();
+		taken = mono_ms();
 		ck_assert_uint_gt(orbit_guard_token(guard), log->token);
 		ck_assert_int_eq(kill(pid, SIGCONT), 0);
 		test_reap(pid);
@@ -1105,7 +1104,7 @@ START_TEST(test_hostile_owner_and_term)
 	orbit_guard_t *guard = NULL;
 	struct subj_map map;
 	uint8_t *slot;
-	uint64_t far = (test_now_ms() + LONG_TTL) << 22;
+	uint64_t far = (mono_ms() + LONG_TTL) << 22;
 
 	raw_open(&map, a);
 	guard = claim_ok(a, "job", LONG_TTL);
@@ -1165,9 +1164,9 @@ START_TEST(test_hostile_keys)
 	/* Next: junk in the empty state. */
 	subj_store(subj_slot(&map, (home + 3) % SUBJ_SLOTS), SUBJ_KEY, 12345);
 	assert_free(b, "job");
-	start = test_now_ms();
+	start = mono_ms();
 	guard = claim_ok(a, "job", LONG_TTL);
-	ck_assert_uint_lt(test_now_ms() - start, 190); /* not the stall bound */
+	ck_assert_uint_lt(mono_ms() - start, 190); /* not the stall bound */
 	ck_assert_int_eq(subj_find(&map, SUBJECT, "job"), (int)(home + 4) % SUBJ_SLOTS);
 	ck_assert_uint_eq(subj_load(subj_slot(&map, (home + 2) % SUBJ_SLOTS), SUBJ_KEY) >> 62,
 			  SUBJ_RETIRED);
@@ -1193,9 +1192,9 @@ START_TEST(test_stalled_install_is_retired)
 	subj_store(subj_slot(&map, home), SUBJ_KEY,
 		   subj_key(SUBJ_WRITING, raw_holder("live"), subj_tag(SUBJECT, "job")));
 	assert_free(b, "job"); /* a query never waits */
-	start = test_now_ms();
+	start = mono_ms();
 	ck_assert_int_eq(orbit_guard_release(claim_ok(b, "job", LONG_TTL)), 0);
-	took = test_now_ms() - start;
+	took = mono_ms() - start;
 	ck_assert_uint_ge(took, 190);
 	ck_assert_uint_lt(took, 5000);
 	ck_assert_uint_eq(subj_load(subj_slot(&map, home), SUBJ_KEY) >> 62, SUBJ_RETIRED);
@@ -1383,14 +1382,14 @@ END_TEST
 START_TEST(test_wire_frames_written_by_api)
 {
 	orbit_fleet_t *fleet = join(_i, 6);
-	uint64_t before = test_unix_ms(), after, claimed_at, claim, renewal;
+	uint64_t before = unix_ms(), after, claimed_at, claim, renewal;
 	orbit_guard_t *guard = NULL;
 	orbit_frame_t frame;
 	uint8_t buf[512];
 
 	ck_assert_int_eq(
 		orbit_contest_claim(fleet, SUBJECT, "build/42", "worker-1", 5000, &guard, NULL), 0);
-	after = test_unix_ms();
+	after = unix_ms();
 	claim = newest(fleet);
 	read_frame(fleet, claim, &frame, buf, sizeof(buf));
 	ck_assert_uint_eq(frame.id, orbit_id_make(KIND, 6, claim));
@@ -1407,10 +1406,10 @@ START_TEST(test_wire_frames_written_by_api)
 	ck_assert_mem_eq(buf + CLAIM_HEADER, "build/42", 8);
 	ck_assert_mem_eq(buf + CLAIM_HEADER + 8, "worker-1", 8);
 
-	test_sleep_ms(5);
-	before = test_unix_ms();
+	sleep_ms(5);
+	before = unix_ms();
 	ck_assert_int_eq(orbit_guard_renew(guard, 7000), 0);
-	after = test_unix_ms();
+	after = unix_ms();
 	renewal = newest(fleet);
 	ck_assert_uint_eq(renewal, claim + 1);
 	read_frame(fleet, renewal, &frame, buf, sizeof(buf));
@@ -1427,7 +1426,7 @@ START_TEST(test_wire_frames_written_by_api)
 	assert_release_of(fleet, newest(fleet), 6, renewal, "build/42");
 	read_frame(fleet, newest(fleet), &frame, buf, sizeof(buf));
 	ck_assert_uint_ge(frame.ver, after);
-	ck_assert_uint_le(frame.ver, test_unix_ms());
+	ck_assert_uint_le(frame.ver, unix_ms());
 }
 END_TEST
 
@@ -1456,7 +1455,7 @@ START_TEST(test_wire_release_of_a_lost_guard)
 	uint64_t claim = newest(a);
 	orbit_guard_t *next;
 
-	test_sleep_ms(120);
+	sleep_ms(120);
 	next = claim_ok(b, "job", LONG_TTL);
 	ck_assert_int_eq(orbit_guard_renew(guard, LONG_TTL), -ESTALE);
 	ck_assert_uint_eq(newest(a), claim + 1); /* the refused renewal wrote nothing */
@@ -1615,10 +1614,10 @@ static bool everyone_held(struct arena *arena, int first, int count)
 static void contend(orbit_fleet_t *fleet, struct arena *arena, int who, int first, int count,
 		    uint64_t min_ms, uint64_t max_ms)
 {
-	uint64_t start = test_unix_ms();
+	uint64_t start = unix_ms();
 
 	for (;;) {
-		uint64_t elapsed = test_unix_ms() - start;
+		uint64_t elapsed = unix_ms() - start;
 		orbit_guard_t *guard = NULL;
 		int r;
 

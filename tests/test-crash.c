@@ -126,10 +126,10 @@ static void kill_and_reap(pid_t pid)
 /* Waits (bounded) until *flag reaches value: a child got where the test needs it. */
 static void await_flag(_Atomic uint64_t *flag, uint64_t value)
 {
-	uint64_t deadline = test_now_ms() + WAIT_DEADLINE_MS;
+	uint64_t deadline = mono_ms() + WAIT_DEADLINE_MS;
 
 	while (atomic_load(flag) < value) {
-		ck_assert_msg(test_now_ms() < deadline, "a child never got ready");
+		ck_assert_msg(mono_ms() < deadline, "a child never got ready");
 		sched_yield();
 	}
 }
@@ -281,7 +281,7 @@ static void run_reader(void *arg)
 	struct kill_shared *shared = child->shared;
 	struct reader_report *report = &shared->readers[child->index];
 	orbit_fleet_options_t opts = options(shared->cfg->capacity, shared->cfg->payload_max);
-	uint64_t deadline = test_now_ms() + CRASH_DEADLINE_MS;
+	uint64_t deadline = mono_ms() + CRASH_DEADLINE_MS;
 	orbit_frame_t frame;
 	orbit_fleet_t *f;
 	orbit_ring_t *ring;
@@ -311,7 +311,7 @@ static void run_reader(void *arg)
 		}
 		pattern_check_head(ring, PATTERN_ANY_WRITER, &report->head_reads,
 				   &report->head_torn, &report->errors, &report->last_error);
-		if (test_now_ms() > deadline) {
+		if (mono_ms() > deadline) {
 			report->timed_out = 1;
 			break;
 		}
@@ -382,7 +382,7 @@ START_TEST(test_writers_killed_mid_frame)
 	struct kill_child child = { .shared = shared };
 	pid_t stable[STABLE_WRITERS], readers[READERS];
 	uint32_t mid_frame = 0, before_ready = 0;
-	uint64_t start = test_now_ms(), head;
+	uint64_t start = mono_ms(), head;
 	struct seg_map map;
 	orbit_ring_t *ring;
 
@@ -438,7 +438,7 @@ START_TEST(test_writers_killed_mid_frame)
 		" kills, %" PRIu32 " holding a half-written slot, %" PRIu32
 		" before their first write; head %" PRIu64 "; %" PRIu64 " ms\n",
 		cfg->capacity, cfg->payload_max, cfg->rounds, mid_frame, before_ready, head,
-		test_now_ms() - start);
+		mono_ms() - start);
 	for (int r = 0; r < READERS; r++) {
 		const struct reader_report *rep = &shared->readers[r];
 
@@ -498,11 +498,10 @@ static void run_plain_writer(void *arg)
 
 static void await_head(orbit_ring_t *ring, uint64_t head)
 {
-	uint64_t deadline = test_now_ms() + WAIT_DEADLINE_MS;
+	uint64_t deadline = mono_ms() + WAIT_DEADLINE_MS;
 
 	while (orbit_ring_head(ring) < head) {
-		ck_assert_msg(test_now_ms() < deadline, "nobody claimed counter %" PRIu64,
-			      head - 1);
+		ck_assert_msg(mono_ms() < deadline, "nobody claimed counter %" PRIu64, head - 1);
 		sched_yield();
 	}
 }
@@ -693,14 +692,14 @@ static void assert_joinable(uint64_t seq)
 static uint64_t format_time_us(void)
 {
 	orbit_fleet_options_t opts = options(INIT_CAPACITY, INIT_PAYLOAD);
-	uint64_t start = test_now_ms();
+	uint64_t start = mono_ms();
 	orbit_fleet_t *f;
 	orbit_ring_t *ring;
 
 	ck_assert_int_eq(join_ring(0, &opts, &f, &ring), 0);
 	orbit_fleet_leave(f);
 	unlink_segment();
-	return (test_now_ms() - start + 1) * 1000;
+	return (mono_ms() - start + 1) * 1000;
 }
 
 START_TEST(test_creator_killed_during_init)
@@ -762,9 +761,9 @@ static void assert_lock_wait_bounded(pid_t creator, uint32_t round)
 	int ret;
 
 	ck_assert_int_eq(orbit_fleet_join_shm(fleet_name, 0, FLEET_SIZE, &opts, &f), 0);
-	start = test_now_ms();
+	start = mono_ms();
 	ret = orbit_fleet_ring(f, KIND, &ring);
-	waited = test_now_ms() - start;
+	waited = mono_ms() - start;
 	fprintf(stderr, "creator stopped holding the lock: joiner %d after %" PRIu64 " ms\n", ret,
 		waited);
 	ck_assert_int_eq(ret, -ETIMEDOUT);
@@ -831,10 +830,10 @@ struct waiter_child {
 /* Waits (bounded) until the ring's waiter count differs from `count`: a waiter is asleep. */
 static void await_waiter_count_change(const struct seg_map *map, uint32_t count)
 {
-	uint64_t deadline = test_now_ms() + WAIT_DEADLINE_MS;
+	uint64_t deadline = mono_ms() + WAIT_DEADLINE_MS;
 
 	while (seg_load32(map->base, map->layout->hdr_waiters) == count) {
-		ck_assert_msg(test_now_ms() < deadline, "the waiter never slept");
+		ck_assert_msg(mono_ms() < deadline, "the waiter never slept");
 		sched_yield();
 	}
 }
@@ -1025,13 +1024,12 @@ static Suite *crash_suite(void)
 	TCase *contest = tcase_create("contest");
 	TCase *all[] = { writers, creators, waiters, contest };
 
-	for (int i = 0; i < TEST_ARRAY_SIZE(all); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(all); i++) {
 		tcase_add_checked_fixture(all[i], setup, teardown);
 		tcase_set_timeout(all[i], 300);
 		suite_add_tcase(suite, all[i]);
 	}
-	tcase_add_loop_test(writers, test_writers_killed_mid_frame, 0,
-			    TEST_ARRAY_SIZE(kill_configs));
+	tcase_add_loop_test(writers, test_writers_killed_mid_frame, 0, ARRAY_SIZE(kill_configs));
 	tcase_add_test(writers, test_live_writer_keeps_its_slot);
 	tcase_add_test(creators, test_creator_killed_during_init);
 	tcase_add_test(creators, test_creator_stopped_holding_lock);

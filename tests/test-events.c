@@ -262,12 +262,12 @@ START_TEST(test_round_trip_fields)
 	struct bus bus;
 
 	bus_local(&bus, 8, 0);
-	before = test_unix_ms();
+	before = unix_ms();
 	for (int i = 0; i < 3; i++)
 		ck_assert_int_eq(orbit_events_publish(bus.events, topics[i], payloads[i],
 						      strlen(payloads[i])),
 				 0);
-	after = test_unix_ms();
+	after = unix_ms();
 
 	for (int i = 0; i < 3; i++) {
 		memset(buf, 0, sizeof(buf));
@@ -580,11 +580,11 @@ static int publish_trapped(struct bus *peer)
 	memcpy(body, TRAPPED_TOPIC, topic_len);
 	memcpy(body + topic_len, payload, sizeof(payload));
 	frame = trap_payload(TRAPPED_BEFORE);
-	len = encode_event(frame, (uint16_t)topic_len, sizeof(payload), test_unix_ms(), body,
+	len = encode_event(frame, (uint16_t)topic_len, sizeof(payload), unix_ms(), body,
 			   topic_len + sizeof(payload));
 	if (trap_close() < 0)
 		return 3;
-	r = orbit_ring_write(peer->ring, EVENT_FRAME, test_unix_ms(), frame, len, NULL);
+	r = orbit_ring_write(peer->ring, EVENT_FRAME, unix_ms(), frame, len, NULL);
 	if (trap_open() < 0)
 		return 3;
 	return r == 0 ? 0 : 2;
@@ -616,35 +616,28 @@ struct idle_loop {
 	uint64_t wall_ns; /* the loop's */
 };
 
-static uint64_t clock_ns(clockid_t clock)
-{
-	struct timespec ts;
-
-	clock_gettime(clock, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* The EXAMPLES loop of orbit_events_open(3), until it receives one event. */
 static void *idle_loop_run(void *arg)
 {
 	struct idle_loop *l = arg;
-	uint64_t cpu = clock_ns(CLOCK_THREAD_CPUTIME_ID), wall = clock_ns(CLOCK_MONOTONIC);
-	uint64_t deadline = test_now_ms() + LOOP_DEADLINE_MS;
+	uint64_t cpu = clock_read_ns(CLOCK_THREAD_CPUTIME_ID),
+		 wall = clock_read_ns(CLOCK_MONOTONIC);
+	uint64_t deadline = mono_ms() + LOOP_DEADLINE_MS;
 	int r;
 
 	for (;;) {
 		r = orbit_events_poll(l->events, &l->cursor, NULL, &l->event, l->buf,
 				      sizeof(l->buf), &l->lagged);
 		l->rounds++;
-		if (r != -EAGAIN || test_now_ms() >= deadline)
+		if (r != -EAGAIN || mono_ms() >= deadline)
 			break;
 		r = orbit_events_wait(l->events, l->cursor, l->wait_ms);
 		if (r < 0 && r != -ETIMEDOUT)
 			break;
 	}
 	l->result = r;
-	l->cpu_ns = clock_ns(CLOCK_THREAD_CPUTIME_ID) - cpu;
-	l->wall_ns = clock_ns(CLOCK_MONOTONIC) - wall;
+	l->cpu_ns = clock_read_ns(CLOCK_THREAD_CPUTIME_ID) - cpu;
+	l->wall_ns = clock_read_ns(CLOCK_MONOTONIC) - wall;
 	return NULL;
 }
 
@@ -701,7 +694,7 @@ START_TEST(test_wait_sleeps_behind_stopped_publisher)
 
 	idle_loop_start(&loop, &thread, &bus, cursor, 10 * 1000);
 	await_sleeper(&bus);
-	test_sleep_ms(IDLE_MS);
+	sleep_ms(IDLE_MS);
 	ck_assert_int_eq(kill(pid, SIGCONT), 0);
 	idle_loop_join(&loop, thread);
 	ck_assert_uint_ge(loop.wall_ns, IDLE_MS * UINT64_C(1000000));
@@ -733,18 +726,18 @@ START_TEST(test_wait_sleeps_after_publisher_killed)
 	pid = fork_stopped_publisher(&bus, &cursor);
 	idle_loop_start(&loop, &thread, &bus, cursor, 200);
 	await_sleeper(&bus);
-	test_sleep_ms(IDLE_MS);
+	sleep_ms(IDLE_MS);
 	ck_assert_int_eq(kill(pid, SIGKILL), 0);
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
 	ck_assert(WIFSIGNALED(status));
 
 	/* The loop's next look after its timeout gives the dead publisher's counter up. */
-	deadline = test_now_ms() + LOOP_DEADLINE_MS;
+	deadline = mono_ms() + LOOP_DEADLINE_MS;
 	while (orbit_ring_read_at(bus.ring, cursor, &frame, NULL, 0) == -EAGAIN) {
-		ck_assert_msg(test_now_ms() < deadline, "nobody gave the dead claim up");
-		test_sleep_ms(10);
+		ck_assert_msg(mono_ms() < deadline, "nobody gave the dead claim up");
+		sleep_ms(10);
 	}
-	test_sleep_ms(IDLE_MS);
+	sleep_ms(IDLE_MS);
 	ck_assert_int_eq(orbit_events_publish(bus.events, "later", "after", 6), 0);
 	idle_loop_join(&loop, thread);
 	ck_assert_str_eq(loop.event.topic, "later");
@@ -919,10 +912,10 @@ START_TEST(test_wire_published_frame)
 	test_fleet_name(bus.name, sizeof(bus.name), test_tag());
 	ck_assert_int_eq(orbit_fleet_join(bus.name, 3, 5, &opts, &bus.fleet), 0);
 	bus_attach(&bus);
-	before = test_unix_ms();
+	before = unix_ms();
 	ck_assert_int_eq(orbit_events_publish(bus.events, "cfg.reload", payload, sizeof(payload)),
 			 0);
-	after = test_unix_ms();
+	after = unix_ms();
 
 	ck_assert_int_eq(orbit_ring_read_at(bus.ring, 0, &frame, raw, sizeof(raw)), 0);
 	ck_assert_uint_eq(frame.kind, EVENT_FRAME);

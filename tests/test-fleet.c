@@ -143,9 +143,9 @@ static const char *const bad_names[] = {
 
 START_TEST(test_name_rules)
 {
-	for (int i = 0; i < TEST_ARRAY_SIZE(good_names); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(good_names); i++)
 		assert_join_works(_i, good_names[i], 0, 1, NULL);
-	for (int i = 0; i < TEST_ARRAY_SIZE(bad_names); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(bad_names); i++)
 		assert_join_fails(_i, bad_names[i], 0, 1, NULL);
 }
 END_TEST
@@ -378,7 +378,7 @@ START_TEST(test_options_newer_caller_nonzero_tail)
 	const size_t tail[] = { sizeof(orbit_fleet_options_t), sizeof(union newer_options) - 1 };
 	union newer_options opts;
 
-	for (int i = 0; i < TEST_ARRAY_SIZE(tail); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(tail); i++) {
 		newer_options_init(&opts);
 		opts.bytes[tail[i]] = 0x80;
 		assert_join_fails(_i, fixture_fleet_name, 0, 1, &opts.known);
@@ -424,7 +424,7 @@ START_TEST(test_options_owner_other)
 
 	opts.flags = ORBIT_FLEET_OWNER;
 	opts.owner = (uint32_t)geteuid() + 1;
-	for (int i = 0; i < TEST_ARRAY_SIZE(refused); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(refused); i++) {
 		opts.mode = refused[i];
 		ck_assert_int_eq(orbit_fleet_join_shm(fixture_fleet_name, 0, 1, &opts, &f),
 				 -EACCES);
@@ -526,10 +526,10 @@ START_TEST(test_unlink_counts_segments)
 
 	opts.capacity = 4;
 	join_ok(FIXTURE_SHM, &opts);
-	for (int i = 0; i < TEST_ARRAY_SIZE(kinds); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(kinds); i++)
 		fixture_ring(fixture_fleet, kinds[i]);
-	ck_assert_int_eq(orbit_fleet_unlink(fixture_fleet), TEST_ARRAY_SIZE(kinds));
-	for (int i = 0; i < TEST_ARRAY_SIZE(kinds); i++)
+	ck_assert_int_eq(orbit_fleet_unlink(fixture_fleet), ARRAY_SIZE(kinds));
+	for (size_t i = 0; i < ARRAY_SIZE(kinds); i++)
 		ck_assert(!segment_exists(kinds[i]));
 	ck_assert_int_eq(orbit_fleet_unlink(fixture_fleet), 0);
 
@@ -840,7 +840,7 @@ START_TEST(test_probe_older_caller)
 	opts.payload_max = 100;
 	opts.mode = 0640;
 	fixture_ring(join_ok(FIXTURE_SHM, &opts), PROBE_KIND);
-	for (int i = 0; i < TEST_ARRAY_SIZE(sizes); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(sizes); i++) {
 		orbit_fleet_options_t found = unset_options(sizes[i]);
 
 		assert_probe(fixture_fleet_name, &found, 0);
@@ -879,12 +879,12 @@ START_TEST(test_probe_invalid)
 	fixture_ring(join_ok(FIXTURE_SHM, NULL), PROBE_KIND);
 	assert_probe(NULL, &opts, -EINVAL);
 	ck_assert_int_eq(orbit_fleet_probe(fixture_fleet_name, PROBE_KIND, NULL), -EINVAL);
-	for (int i = 0; i < TEST_ARRAY_SIZE(bad_names); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(bad_names); i++)
 		assert_probe(bad_names[i], &opts, -EINVAL);
 	memset(name, 'n', MAX_NAME + 1);
 	name[MAX_NAME + 1] = '\0';
 	assert_probe(name, &opts, -EINVAL);
-	for (int i = 0; i < TEST_ARRAY_SIZE(small); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(small); i++) {
 		opts = unset_options(small[i]);
 		assert_probe(fixture_fleet_name, &opts, -EINVAL);
 	}
@@ -1181,11 +1181,11 @@ static Suite *fleet_suite(void)
 	tcase_add_test(join, test_null_handle);
 
 	tcase_add_loop_test(options, test_options_rejected, 0,
-			    TEST_ARRAY_SIZE(rejected_options) * backings);
+			    ARRAY_SIZE(rejected_options) * backings);
 	tcase_add_loop_test(options, test_options_size_zero, 0, backings);
 	tcase_add_loop_test(options, test_options_accepted, 0,
-			    TEST_ARRAY_SIZE(accepted_options) * backings);
-	tcase_add_loop_test(options, test_options_mode, 0, TEST_ARRAY_SIZE(modes));
+			    ARRAY_SIZE(accepted_options) * backings);
+	tcase_add_loop_test(options, test_options_mode, 0, ARRAY_SIZE(modes));
 	tcase_add_loop_test(options, test_options_older_caller, 0, backings);
 	tcase_add_loop_test(options, test_options_oldest_caller, 0, backings);
 	tcase_add_loop_test(options, test_options_older_caller_without_payload_max, 0, backings);
@@ -1197,7 +1197,7 @@ static Suite *fleet_suite(void)
 
 	tcase_add_loop_test(rings, test_ring_get_or_create, 0, backings);
 	tcase_add_loop_test(rings, test_ring_concurrent_get_or_create, 0, backings);
-	tcase_add_loop_test(rings, test_ring_attach_mismatch, 0, TEST_ARRAY_SIZE(attach_cases));
+	tcase_add_loop_test(rings, test_ring_attach_mismatch, 0, ARRAY_SIZE(attach_cases));
 	tcase_add_test(rings, test_ring_attach_wider_mode);
 
 	tcase_add_test(unlink, test_unlink_counts_segments);
@@ -1205,15 +1205,14 @@ static Suite *fleet_suite(void)
 	tcase_add_test(unlink, test_unlink_local_fleet);
 	tcase_add_test(unlink, test_segments_outlive_leave);
 
-	tcase_add_loop_test(probe, test_probe_reports_join_options, 0,
-			    TEST_ARRAY_SIZE(probe_cases));
+	tcase_add_loop_test(probe, test_probe_reports_join_options, 0, ARRAY_SIZE(probe_cases));
 	tcase_add_test(probe, test_probe_touches_nothing);
 	tcase_add_test(probe, test_probe_older_caller);
 	tcase_add_test(probe, test_probe_newer_caller);
 	tcase_add_test(probe, test_probe_invalid);
 	tcase_add_test(probe, test_probe_no_segment);
-	tcase_add_loop_test(probe, test_probe_planted, 0, TEST_ARRAY_SIZE(planted_cases));
-	tcase_add_loop_test(probe, test_probe_mode, 0, TEST_ARRAY_SIZE(probe_modes));
+	tcase_add_loop_test(probe, test_probe_planted, 0, ARRAY_SIZE(planted_cases));
+	tcase_add_loop_test(probe, test_probe_mode, 0, ARRAY_SIZE(probe_modes));
 	tcase_add_test(probe, test_probe_other_owner);
 	tcase_add_test(probe, test_probe_not_a_segment);
 	return suite;

@@ -478,8 +478,8 @@ static Suite *group_suite(void)
 	TCase *refuse = fixture_tcase(suite, "refuse", 0);
 
 	tcase_add_test(share, test_member_shares_the_owners_fleet);
-	tcase_add_loop_test(refuse, test_join_without_owner_flag, 0, TEST_ARRAY_SIZE(split_cases));
-	tcase_add_loop_test(refuse, test_squatter_refused, 0, TEST_ARRAY_SIZE(squat_cases));
+	tcase_add_loop_test(refuse, test_join_without_owner_flag, 0, ARRAY_SIZE(split_cases));
+	tcase_add_loop_test(refuse, test_squatter_refused, 0, ARRAY_SIZE(squat_cases));
 	tcase_add_test(refuse, test_read_only_join_refused);
 	tcase_add_test(refuse, test_member_creates_and_removes_nothing);
 	return suite;

@@ -97,9 +97,9 @@ START_TEST(test_own_beat_alive)
 	orbit_member_t members[3];
 	uint64_t before, after;
 
-	before = test_unix_ms();
+	before = unix_ms();
 	ck_assert_int_eq(orbit_heartbeat(fleet), 0);
-	after = test_unix_ms();
+	after = unix_ms();
 	ck_assert_int_eq(orbit_heartbeat_snapshot(fleet, MAX_AGE_MS, members, 3), 3);
 	assert_member(&members[0], 0, ORBIT_MEMBER_MISSING, 0);
 	assert_member(&members[2], 2, ORBIT_MEMBER_MISSING, 0);
@@ -114,7 +114,7 @@ END_TEST
 START_TEST(test_age_limit)
 {
 	orbit_fleet_t *fleet = join_local(0, 1);
-	uint64_t old = test_unix_ms() - HOUR_MS;
+	uint64_t old = unix_ms() - HOUR_MS;
 	orbit_member_t member;
 
 	beat_at(fleet, old);
@@ -137,7 +137,7 @@ START_TEST(test_future_beats_bounded)
 {
 	const uint64_t max_age = 5000;
 	orbit_fleet_t *fleet = join_local(0, 2);
-	uint64_t now = test_unix_ms(), beyond = now + max_age + 1000, within = now + max_age - 1000;
+	uint64_t now = unix_ms(), beyond = now + max_age + 1000, within = now + max_age - 1000;
 	orbit_member_t members[2];
 
 	beat_at(fleet, beyond);
@@ -162,11 +162,11 @@ END_TEST
 START_TEST(test_newest_beat_wins)
 {
 	orbit_fleet_t *fleet = join_local(0, 2);
-	uint64_t old = test_unix_ms() - HOUR_MS, before;
+	uint64_t old = unix_ms() - HOUR_MS, before;
 	orbit_member_t members[2];
 
 	beat_at(fleet, old);
-	before = test_unix_ms();
+	before = unix_ms();
 	ck_assert_int_eq(orbit_heartbeat(fleet), 0);
 	ck_assert_int_eq(orbit_heartbeat_snapshot(fleet, MAX_AGE_MS, members, 2), 2);
 	ck_assert_uint_eq(members[0].state, ORBIT_MEMBER_ALIVE);
@@ -210,7 +210,7 @@ END_TEST
 START_TEST(test_ignores_non_beats)
 {
 	orbit_fleet_t *zero, *two, *three, *outsider;
-	uint64_t now = test_unix_ms(), earlier = now - 1000;
+	uint64_t now = unix_ms(), earlier = now - 1000;
 	orbit_member_t members[4];
 	orbit_ring_t *ring;
 	char name[128];
@@ -322,7 +322,7 @@ static int child_beat(const char *name, uint16_t node, uint64_t old, const struc
 START_TEST(test_fleet_of_64_processes)
 {
 	orbit_member_t members[FLEET_SIZE], alive[FLEET_SIZE];
-	uint64_t old = test_unix_ms() - HOUR_MS, before = test_unix_ms();
+	uint64_t old = unix_ms() - HOUR_MS, before = unix_ms();
 	pid_t pids[FIRST_GONE];
 	struct holders holders;
 	orbit_fleet_t *fleet;
@@ -454,7 +454,7 @@ static void peer_beat(const struct seg_map *map, uint16_t node, uint64_t stamp)
 /* Where liveness is unknown (an orbit-rs 0.1 peer keeps no record), the beat decides alone. */
 START_TEST(test_unrecorded_node_judged_by_beat)
 {
-	uint64_t now = test_unix_ms(), old = now - HOUR_MS;
+	uint64_t now = unix_ms(), old = now - HOUR_MS;
 	orbit_member_t members[3];
 	orbit_fleet_t *fleet;
 	struct seg_map map;
@@ -537,8 +537,8 @@ START_TEST(test_beats_during_walk_not_missing)
 	}
 	holders_await(&holders, 1);
 
-	deadline = test_now_ms() + WALK_DEADLINE_MS;
-	while (bad < 0 && overlaps < WALK_OVERLAPS && test_now_ms() < deadline) {
+	deadline = mono_ms() + WALK_DEADLINE_MS;
+	while (bad < 0 && overlaps < WALK_OVERLAPS && mono_ms() < deadline) {
 		before = orbit_ring_head(ring);
 		ck_assert_int_eq(orbit_heartbeat_snapshot(fleet, MAX_AGE_MS, members, WALK_NODES),
 				 WALK_NODES);
@@ -572,9 +572,9 @@ START_TEST(test_wire_beat_frame)
 	orbit_frame_t frame;
 	uint8_t buf[16];
 
-	before = test_unix_ms();
+	before = unix_ms();
 	ck_assert_int_eq(orbit_heartbeat(fleet), 0);
-	after = test_unix_ms();
+	after = unix_ms();
 	ck_assert_int_eq(orbit_ring_read_head(beat_ring(fleet), &frame, buf, sizeof(buf)), 0);
 	ck_assert_uint_eq(frame.kind, BEAT_FRAME);
 	ck_assert_uint_eq(frame.len, 0);

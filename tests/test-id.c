@@ -267,9 +267,9 @@ static Suite *id_suite(void)
 	suite_add_tcase(suite, format);
 
 	tcase_add_test(parse, test_parse_valid);
-	tcase_add_loop_test(parse, test_parse_rejects_malformed, 0, TEST_ARRAY_SIZE(malformed));
+	tcase_add_loop_test(parse, test_parse_rejects_malformed, 0, ARRAY_SIZE(malformed));
 	tcase_add_test(parse, test_parse_null_arguments);
-	tcase_add_loop_test(parse, test_round_trip, 0, TEST_ARRAY_SIZE(round_trip_ids));
+	tcase_add_loop_test(parse, test_round_trip, 0, ARRAY_SIZE(round_trip_ids));
 	suite_add_tcase(suite, parse);
 	return suite;
 }

@@ -385,13 +385,13 @@ static Suite *layout_suite(void)
 	Suite *suite = suite_create("layout");
 	TCase *bytes = fixture_tcase(suite, "bytes", 0);
 	TCase *seed = fixture_tcase(suite, "seed", 0);
-	const int n = TEST_ARRAY_SIZE(payload_maxes);
+	const int n = ARRAY_SIZE(payload_maxes);
 
 	tcase_add_checked_fixture(bytes, seg_setup, seg_teardown);
 	tcase_add_loop_test(bytes, test_header_bytes, 0, n);
 	tcase_add_loop_test(bytes, test_slot_bytes, 0, n);
 	tcase_add_loop_test(bytes, test_slot_bytes_after_wraparound, 0, n);
-	tcase_add_loop_test(bytes, test_layout2_strides, 0, TEST_ARRAY_SIZE(strides));
+	tcase_add_loop_test(bytes, test_layout2_strides, 0, ARRAY_SIZE(strides));
 	tcase_add_loop_test(bytes, test_counter_wraps_at_40_bits, 0, n);
 
 	tcase_add_checked_fixture(seed, seg_setup, seg_teardown);

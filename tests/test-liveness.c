@@ -111,13 +111,13 @@ START_TEST(test_reader_judges_dead_writers_at_once)
 	int polls = 1, ret;
 
 	ck_assert_int_eq(pattern_write(ring, 0, 1 + DEAD, NULL), 0);
-	start = test_now_ms();
+	start = mono_ms();
 	while ((ret = orbit_ring_next(ring, &cursor, &frame, buf, sizeof(buf), &lost)) == -EAGAIN &&
 	       polls < TEST_JUDGE_POLLS) {
 		ck_assert_uint_eq(lost, 0);
 		polls++;
 	}
-	took = test_now_ms() - start;
+	took = mono_ms() - start;
 	fprintf(stderr, "%d dead claims: %d orbit_ring_next calls took %llu ms\n", DEAD, polls,
 		(unsigned long long)took);
 	ck_assert_int_eq(ret, 0);
@@ -143,10 +143,10 @@ START_TEST(test_writer_takes_dead_slots_at_once)
 	orbit_frame_t frame;
 	uint8_t buf[256];
 
-	start = test_now_ms();
+	start = mono_ms();
 	for (uint64_t c = head; c < 1 + DEAD + CAPACITY; c++)
 		ck_assert_int_eq(pattern_write(ring, 0, c, NULL), 0);
-	took = test_now_ms() - start;
+	took = mono_ms() - start;
 	fprintf(stderr, "a lap over %d dead claims: %llu writes took %llu ms\n", DEAD,
 		(unsigned long long)(1 + DEAD + CAPACITY - head), (unsigned long long)took);
 	ck_assert_uint_lt(took, AT_ONCE_MS);
@@ -225,11 +225,11 @@ START_TEST(test_forked_child_keeps_no_parent_alive)
 	/* The child lives on with the parent's inherited descriptors: the claim is still dead. */
 	ck_assert_int_eq(orbit_ring_next(ring, &cursor, &frame, buf, sizeof(buf), &lost), 0);
 	ck_assert_int_eq(pattern_expect(ring, &frame, buf, 1, 0), 0);
-	start = test_now_ms();
+	start = mono_ms();
 	for (int polls = 0; polls < TEST_JUDGE_POLLS && !lost; polls++)
 		ck_assert_int_eq(orbit_ring_next(ring, &cursor, &frame, buf, sizeof(buf), &lost),
 				 -EAGAIN);
-	took = test_now_ms() - start;
+	took = mono_ms() - start;
 	fprintf(stderr, "a dead parent's claim, its child alive: judged in %llu ms\n",
 		(unsigned long long)took);
 	ck_assert_uint_lt(took, AT_ONCE_MS);
@@ -238,11 +238,11 @@ START_TEST(test_forked_child_keeps_no_parent_alive)
 
 	/* The child writes under records of its own, and its frame is delivered. */
 	ck_assert_int_eq(write(cmd[1], "w", 1), 1);
-	start = test_now_ms();
+	start = mono_ms();
 	while ((ret = orbit_ring_next(ring, &cursor, &frame, buf, sizeof(buf), &lost)) == -EAGAIN) {
-		ck_assert_msg(test_now_ms() - start < DELIVERY_DEADLINE_MS,
+		ck_assert_msg(mono_ms() - start < DELIVERY_DEADLINE_MS,
 			      "the child's frame never came");
-		test_sleep_ms(1);
+		sleep_ms(1);
 	}
 	ck_assert_int_eq(ret, 0);
 	ck_assert_int_eq(pattern_expect(ring, &frame, buf, 1, 2), 0);

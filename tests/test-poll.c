@@ -180,7 +180,7 @@ END_TEST
 
 static void *write_later(void *arg)
 {
-	test_sleep_ms(30);
+	sleep_ms(30);
 	write_frames(arg, 0, 1);
 	return NULL;
 }
@@ -301,8 +301,8 @@ static void assert_interrupts(struct blocked *b, void *(*body)(void *),
 			ck_assert_int_eq(interrupt(handle, 1), 0);
 		ck_assert_int_eq(pthread_create(&thread, NULL, body, b), 0);
 		while (!atomic_load(&b->entered))
-			test_sleep_ms(1);
-		test_sleep_ms(20);
+			sleep_ms(1);
+		sleep_ms(20);
 		ck_assert_int_eq(interrupt(handle, 1), 0);
 		ck_assert_int_eq(pthread_join(thread, NULL), 0);
 		ck_assert_int_eq(atomic_load(&b->ret), -ECANCELED);
@@ -699,9 +699,9 @@ START_TEST(test_fd_behind_a_stopped_writer)
 	ck_assert_uint_eq(orbit_ring_head(ring), 1);
 
 	cpu = thread_cpu_ns();
-	deadline = test_now_ms() + STOPPED_MS;
+	deadline = mono_ms() + STOPPED_MS;
 	ck_assert_int_eq(orbit_ring_arm(ring, cursor), 0);
-	while (test_now_ms() < deadline) {
+	while (mono_ms() < deadline) {
 		uint8_t buf[BUF_SIZE];
 		orbit_frame_t frame;
 
@@ -784,7 +784,7 @@ static Suite *poll_suite(void)
 	TCase *fd = fixture_tcase(suite, "fd", 0);
 	TCase *follow = fixture_tcase(suite, "follow", 0);
 	TCase *xproc = fixture_tcase(suite, "xproc", 0);
-	const int n = TEST_ARRAY_SIZE(configs);
+	const int n = ARRAY_SIZE(configs);
 
 	tcase_add_loop_test(fd, test_invalid_arguments, 0, n);
 	tcase_add_loop_test(fd, test_fd_is_level_triggered, 0, n);

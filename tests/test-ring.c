@@ -187,7 +187,7 @@ START_TEST(test_extreme_kinds_and_versions)
 	orbit_ring_t *ring = open_ring(_i, 4);
 	orbit_frame_t frame;
 
-	for (int i = 0; i < TEST_ARRAY_SIZE(cases); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		ck_assert_int_eq(orbit_ring_write(ring, cases[i].kind, cases[i].ver, NULL, 0, NULL),
 				 0);
 		ck_assert_int_eq(orbit_ring_read_at(ring, (uint64_t)i, &frame, NULL, 0), 0);
@@ -528,7 +528,7 @@ END_TEST
 
 static void *write_later(void *arg)
 {
-	test_sleep_ms(50);
+	sleep_ms(50);
 	write_frame(arg, 0, 1);
 	return NULL;
 }
@@ -561,7 +561,7 @@ static void *interrupt_waiter(void *arg)
 	struct interrupter *in = arg;
 
 	while (!atomic_load(&in->done)) {
-		test_sleep_ms(10);
+		sleep_ms(10);
 		pthread_kill(in->target, SIGUSR1);
 	}
 	return NULL;
@@ -642,7 +642,7 @@ static Suite *ring_suite(void)
 	TCase *read = fixture_tcase(suite, "read", 0);
 	TCase *next = fixture_tcase(suite, "next", 0);
 	TCase *wait = fixture_tcase(suite, "wait", 0);
-	const int n = TEST_ARRAY_SIZE(configs);
+	const int n = ARRAY_SIZE(configs);
 
 	tcase_add_loop_test(write, test_getters, 0, n);
 	tcase_add_loop_test(write, test_write_then_every_read, 0, n);

@@ -715,8 +715,8 @@ static const mode_t planted_modes[] = { 0600, 0644, 0666 };
 /* Another user (nobody) creates a well-formed ring under our name: we refuse to join it. */
 START_TEST(test_created_by_another_user)
 {
-	uint32_t payload_max = layouts[_i / TEST_ARRAY_SIZE(planted_modes)];
-	mode_t mode = planted_modes[_i % TEST_ARRAY_SIZE(planted_modes)];
+	uint32_t payload_max = layouts[_i / ARRAY_SIZE(planted_modes)];
+	mode_t mode = planted_modes[_i % ARRAY_SIZE(planted_modes)];
 	orbit_fleet_options_t opts = options(CAPACITY, payload_max, 0660);
 	struct planting planting = { .mode = mode };
 	struct stat st;
@@ -902,9 +902,9 @@ static int nospace_child(void)
 
 	if (private_small_shm() < 0)
 		return NOSPACE_SETUP;
-	for (int i = 0; i < TEST_ARRAY_SIZE(layouts); i++) {
-		snprintf(big, sizeof(big), "%s-big%d", fleet_name, i);
-		snprintf(small, sizeof(small), "%s-small%d", fleet_name, i);
+	for (size_t i = 0; i < ARRAY_SIZE(layouts); i++) {
+		snprintf(big, sizeof(big), "%s-big%zu", fleet_name, i);
+		snprintf(small, sizeof(small), "%s-small%zu", fleet_name, i);
 		/* 4096 slots: 1.25 MiB in layout 1, 768 KiB in layout 2 with 100-byte payloads. */
 		ret = try_ring(4096, layouts[i], big);
 		/* The failed creation leaves the name unformatted: the next try formats it again,
@@ -1032,12 +1032,12 @@ static uint64_t shm_free(void)
  */
 static int first_uses_all(const char *name, int expect, int fail_code)
 {
-	for (int l = 0; l < TEST_ARRAY_SIZE(layouts); l++) {
+	for (size_t l = 0; l < ARRAY_SIZE(layouts); l++) {
 		orbit_fleet_options_t opts = options(FIRST_USE_CAPACITY, layouts[l], 0);
 		char fleet_l[300];
 
-		snprintf(fleet_l, sizeof(fleet_l), "%s-%d", name, l);
-		for (int u = 0; u < TEST_ARRAY_SIZE(first_uses); u++) {
+		snprintf(fleet_l, sizeof(fleet_l), "%s-%zu", name, l);
+		for (size_t u = 0; u < ARRAY_SIZE(first_uses); u++) {
 			uint64_t room = shm_free();
 			orbit_fleet_t *f;
 			int ret = orbit_fleet_join_shm(fleet_l, 0, FLEET_SIZE, &opts, &f);
@@ -1172,13 +1172,13 @@ static const struct slot_case slot_cases[] = {
 static int drain(orbit_ring_t *ring, uint64_t until, uint64_t *lost, uint64_t *out, int max)
 {
 	static uint8_t buf[BIG_BUF];
-	uint64_t deadline = test_now_ms() + DRAIN_DEADLINE_MS, cursor = 0, seq;
+	uint64_t deadline = mono_ms() + DRAIN_DEADLINE_MS, cursor = 0, seq;
 	orbit_frame_t frame;
 	uint16_t writer;
 	int n = 0, ret;
 
 	while (cursor < until) {
-		ck_assert_msg(test_now_ms() < deadline, "cursor stalled at %llu",
+		ck_assert_msg(mono_ms() < deadline, "cursor stalled at %llu",
 			      (unsigned long long)cursor);
 		ret = orbit_ring_next(ring, &cursor, &frame, buf, sizeof(buf), lost);
 		if (ret == -EAGAIN) {
@@ -1207,8 +1207,8 @@ static void assert_read_fails(orbit_ring_t *ring, uint64_t counter, int expect)
 
 START_TEST(test_corrupt_slots)
 {
-	const struct slot_case *sc = &slot_cases[_i / TEST_ARRAY_SIZE(layouts)];
-	uint32_t payload_max = layouts[_i % TEST_ARRAY_SIZE(layouts)];
+	const struct slot_case *sc = &slot_cases[_i / ARRAY_SIZE(layouts)];
+	uint32_t payload_max = layouts[_i % ARRAY_SIZE(layouts)];
 	orbit_fleet_options_t opts = options(CAPACITY, payload_max, 0);
 	static uint8_t buf[BIG_BUF];
 	uint64_t lost = 0, seqs[8];
@@ -1315,7 +1315,7 @@ static void assert_read_documented(orbit_ring_t *ring, int ret, const orbit_fram
 static void assert_cursor_documented(orbit_ring_t *ring, uint64_t from)
 {
 	static uint8_t buf[BIG_BUF];
-	uint64_t deadline = test_now_ms() + DRAIN_DEADLINE_MS, cursor = from, lost = 0;
+	uint64_t deadline = mono_ms() + DRAIN_DEADLINE_MS, cursor = from, lost = 0;
 	orbit_frame_t frame;
 	int ret;
 
@@ -1325,15 +1325,15 @@ static void assert_cursor_documented(orbit_ring_t *ring, uint64_t from)
 		if (ret == -EAGAIN)
 			break;
 		assert_read_documented(ring, ret, &frame, buf);
-		ck_assert_msg(test_now_ms() < deadline, "cursor stuck at %llu",
+		ck_assert_msg(mono_ms() < deadline, "cursor stuck at %llu",
 			      (unsigned long long)cursor);
 	}
 }
 
 START_TEST(test_hostile_head)
 {
-	uint64_t head = hostile_heads[_i / TEST_ARRAY_SIZE(layouts)];
-	uint32_t payload_max = layouts[_i % TEST_ARRAY_SIZE(layouts)];
+	uint64_t head = hostile_heads[_i / ARRAY_SIZE(layouts)];
+	uint32_t payload_max = layouts[_i % ARRAY_SIZE(layouts)];
 	orbit_fleet_options_t opts = options(CAPACITY, payload_max, 0);
 	static uint8_t buf[BIG_BUF];
 	orbit_frame_t frame;
@@ -1396,7 +1396,7 @@ START_TEST(test_hostile_wait_words)
 	pid = fork();
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
-		test_sleep_ms(50);
+		sleep_ms(50);
 		_exit(pattern_write(ring, 0, 0, NULL) == 0 ? 0 : 1);
 	}
 	ck_assert_int_eq(orbit_ring_wait(ring, cursor, 2000), 0);
@@ -1476,11 +1476,11 @@ struct garbage_report {
 static int next_over_garbage(orbit_ring_t *ring, uint64_t *cursor, struct garbage_report *rep)
 {
 	static uint8_t buf[BIG_BUF];
-	uint64_t from = *cursor, lost = 0, start = test_now_ms(), ms;
+	uint64_t from = *cursor, lost = 0, start = mono_ms(), ms;
 	orbit_frame_t frame;
 	int ret = orbit_ring_next(ring, cursor, &frame, buf, sizeof(buf), &lost);
 
-	ms = test_now_ms() - start;
+	ms = mono_ms() - start;
 	rep->calls++;
 	rep->max_ms = ms > rep->max_ms ? ms : rep->max_ms;
 	ck_assert_msg(ms < POLL_MAX_MS, "orbit_ring_next from %" PRIu64 " took %" PRIu64 " ms",
@@ -1535,19 +1535,19 @@ START_TEST(test_garbage_seqs)
 	}
 
 	/* Past the stall bound each claim no record names is given up: the cursor gets through. */
-	start = test_now_ms();
+	start = mono_ms();
 	cursor = head - CAPACITY;
 	while (cursor < head) {
-		ck_assert_msg(test_now_ms() - start < DRAIN_DEADLINE_MS, "cursor stuck at %" PRIu64,
+		ck_assert_msg(mono_ms() - start < DRAIN_DEADLINE_MS, "cursor stuck at %" PRIu64,
 			      cursor);
 		if (next_over_garbage(ring, &cursor, &rep) == -EAGAIN)
-			test_sleep_ms(10);
+			sleep_ms(10);
 	}
 	fprintf(stderr,
 		"garbage seqs (payload_max %" PRIu32 "): %" PRIu64 " calls, slowest %" PRIu64
 		" ms, %" PRIu64 " delivered, %" PRIu64 " lost; the last lap passed in %" PRIu64
 		" ms\n",
-		payload_max, rep.calls, rep.max_ms, rep.delivered, rep.lost, test_now_ms() - start);
+		payload_max, rep.calls, rep.max_ms, rep.delivered, rep.lost, mono_ms() - start);
 	seg_map_close(&map);
 }
 END_TEST
@@ -1584,10 +1584,10 @@ struct flipped_write {
 static void *write_flipped(void *arg)
 {
 	struct flipped_write *w = arg;
-	uint64_t start = test_now_ms();
+	uint64_t start = mono_ms();
 
 	w->ret = pattern_write(w->ring, 0, w->seq, NULL);
-	w->ms = test_now_ms() - start;
+	w->ms = mono_ms() - start;
 	atomic_store(&w->done, 1);
 	return NULL;
 }
@@ -1626,10 +1626,10 @@ START_TEST(test_seq_flipping_under_a_writer)
 		sched_yield();
 	w.ring = ring;
 	w.seq = c;
-	start = test_now_ms();
+	start = mono_ms();
 	ck_assert_int_eq(pthread_create(&write_thread, NULL, write_flipped, &w), 0);
-	while (!atomic_load(&w.done) && test_now_ms() - start < FLIPPED_HANG_MS)
-		test_sleep_ms(10);
+	while (!atomic_load(&w.done) && mono_ms() - start < FLIPPED_HANG_MS)
+		sleep_ms(10);
 	hung = !atomic_load(&w.done);
 	atomic_store(&flipper.stop, 1);
 	ck_assert_int_eq(pthread_join(flip_thread, NULL), 0);
@@ -1659,39 +1659,39 @@ static Suite *segment_suite(void)
 	TCase *slots = tcase_create("slots");
 	TCase *all[] = { header, owner, name, full, slots };
 
-	for (int i = 0; i < TEST_ARRAY_SIZE(all); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(all); i++) {
 		tcase_add_checked_fixture(all[i], setup, teardown);
 		tcase_set_timeout(all[i], 120);
 		suite_add_tcase(suite, all[i]);
 	}
-	tcase_add_loop_test(header, test_header_mismatch, 0, TEST_ARRAY_SIZE(header_cases));
-	tcase_add_loop_test(header, test_options_mismatch, 0, TEST_ARRAY_SIZE(options_cases));
-	tcase_add_loop_test(header, test_planted_header, 0, TEST_ARRAY_SIZE(planted_cases));
-	tcase_add_loop_test(header, test_truncated, 0, CUTS * TEST_ARRAY_SIZE(layouts));
+	tcase_add_loop_test(header, test_header_mismatch, 0, ARRAY_SIZE(header_cases));
+	tcase_add_loop_test(header, test_options_mismatch, 0, ARRAY_SIZE(options_cases));
+	tcase_add_loop_test(header, test_planted_header, 0, ARRAY_SIZE(planted_cases));
+	tcase_add_loop_test(header, test_truncated, 0, CUTS * ARRAY_SIZE(layouts));
 	tcase_add_loop_test(header, test_head_like_layout_1_magic, 0,
-			    TEST_ARRAY_SIZE(layout_2_payloads));
+			    ARRAY_SIZE(layout_2_payloads));
 	/* Root only (CI runs as root); elsewhere it prints why it checked nothing. */
-	tcase_add_loop_test(owner, test_other_owner, 0, TEST_ARRAY_SIZE(layouts));
-	tcase_add_loop_test(owner, test_mode, 0, TEST_ARRAY_SIZE(mode_cases));
+	tcase_add_loop_test(owner, test_other_owner, 0, ARRAY_SIZE(layouts));
+	tcase_add_loop_test(owner, test_mode, 0, ARRAY_SIZE(mode_cases));
 	tcase_add_loop_test(owner, test_created_by_another_user, 0,
-			    TEST_ARRAY_SIZE(planted_modes) * TEST_ARRAY_SIZE(layouts));
-	tcase_add_loop_test(owner, test_joined_by_another_user, 0, TEST_ARRAY_SIZE(planted_modes));
-	tcase_add_loop_test(owner, test_unlink_leaves_planted, 0, TEST_ARRAY_SIZE(layouts));
-	tcase_add_loop_test(name, test_symlink_to_file, 0, TEST_ARRAY_SIZE(layouts));
-	tcase_add_loop_test(name, test_symlink_dangling, 0, TEST_ARRAY_SIZE(layouts));
-	tcase_add_loop_test(name, test_symlink_to_segment, 0, TEST_ARRAY_SIZE(layouts));
+			    ARRAY_SIZE(planted_modes) * ARRAY_SIZE(layouts));
+	tcase_add_loop_test(owner, test_joined_by_another_user, 0, ARRAY_SIZE(planted_modes));
+	tcase_add_loop_test(owner, test_unlink_leaves_planted, 0, ARRAY_SIZE(layouts));
+	tcase_add_loop_test(name, test_symlink_to_file, 0, ARRAY_SIZE(layouts));
+	tcase_add_loop_test(name, test_symlink_dangling, 0, ARRAY_SIZE(layouts));
+	tcase_add_loop_test(name, test_symlink_to_segment, 0, ARRAY_SIZE(layouts));
 	tcase_add_test(name, test_not_a_regular_object);
 	/* Root only, as above. */
 	tcase_add_test(full, test_shm_full);
 	tcase_add_test(full, test_shm_full_first_use);
 	tcase_add_loop_test(slots, test_corrupt_slots, 0,
-			    TEST_ARRAY_SIZE(slot_cases) * TEST_ARRAY_SIZE(layouts));
-	tcase_add_loop_test(slots, test_header_rewritten_after_attach, 0, TEST_ARRAY_SIZE(layouts));
+			    ARRAY_SIZE(slot_cases) * ARRAY_SIZE(layouts));
+	tcase_add_loop_test(slots, test_header_rewritten_after_attach, 0, ARRAY_SIZE(layouts));
 	tcase_add_loop_test(slots, test_hostile_head, 0,
-			    TEST_ARRAY_SIZE(hostile_heads) * TEST_ARRAY_SIZE(layouts));
-	tcase_add_loop_test(slots, test_hostile_wait_words, 0, TEST_ARRAY_SIZE(layouts));
-	tcase_add_loop_test(slots, test_garbage_seqs, 0, TEST_ARRAY_SIZE(layouts));
-	tcase_add_loop_test(slots, test_seq_flipping_under_a_writer, 0, TEST_ARRAY_SIZE(layouts));
+			    ARRAY_SIZE(hostile_heads) * ARRAY_SIZE(layouts));
+	tcase_add_loop_test(slots, test_hostile_wait_words, 0, ARRAY_SIZE(layouts));
+	tcase_add_loop_test(slots, test_garbage_seqs, 0, ARRAY_SIZE(layouts));
+	tcase_add_loop_test(slots, test_seq_flipping_under_a_writer, 0, ARRAY_SIZE(layouts));
 	return suite;
 }
 

@@ -168,7 +168,7 @@ static void run_reader(const struct config *cfg, int index, struct stress *share
 {
 	static uint8_t buf[1u << 20];
 	struct reader_report *report = &shared->readers[index];
-	uint64_t deadline = test_now_ms() + STRESS_DEADLINE_MS, last_seq[WRITERS] = { 0 };
+	uint64_t deadline = mono_ms() + STRESS_DEADLINE_MS, last_seq[WRITERS] = { 0 };
 	orbit_frame_t frame;
 	orbit_fleet_t *f;
 	orbit_ring_t *ring;
@@ -204,7 +204,7 @@ static void run_reader(const struct config *cfg, int index, struct stress *share
 		}
 		pattern_check_head(ring, WRITERS, &report->head_reads, &report->head_torn,
 				   &report->errors, &report->last_error);
-		if (test_now_ms() > deadline) {
+		if (mono_ms() > deadline) {
 			report->timed_out = 1;
 			break;
 		}
@@ -343,13 +343,13 @@ START_TEST(test_lapping_writers)
 	for (int w = 0; w < WRITERS; w++)
 		writers[w] = spawn(run_writer, cfg, w, shared, release);
 	close(release[0]);
-	start = test_now_ms();
+	start = mono_ms();
 	close(release[1]);
 	for (int w = 0; w < WRITERS; w++)
 		assert_exited_cleanly(writers[w], "writer");
 	for (int r = 0; r < READERS; r++)
 		assert_exited_cleanly(readers[r], "reader");
-	print_report(cfg, shared, test_now_ms() - start);
+	print_report(cfg, shared, mono_ms() - start);
 	regressions = sampler_stop(&sampler);
 	seg_map_close(&map);
 
@@ -399,13 +399,13 @@ static int drain(orbit_ring_t *ring, uint64_t *cursor, uint64_t until, uint64_t 
 		 uint64_t *delivered, int max)
 {
 	static uint8_t buf[1u << 20];
-	uint64_t deadline = test_now_ms() + DEAD_DEADLINE_MS, seq;
+	uint64_t deadline = mono_ms() + DEAD_DEADLINE_MS, seq;
 	orbit_frame_t frame;
 	uint16_t writer;
 	int n = 0, ret;
 
 	while (*cursor < until) {
-		ck_assert_msg(test_now_ms() < deadline, "cursor stalled at %" PRIu64, *cursor);
+		ck_assert_msg(mono_ms() < deadline, "cursor stalled at %" PRIu64, *cursor);
 		ret = orbit_ring_next(ring, cursor, &frame, buf, sizeof(buf), lost);
 		if (ret == -EAGAIN) {
 			usleep(1000);
@@ -450,15 +450,15 @@ START_TEST(test_dead_writer_counted_lost)
 	 * then given up in its slot, even with nothing claimed after it.
 	 */
 	ck_assert_int_eq(drain(ring, &cursor, dead, &lost, delivered, 8), 2);
-	start = test_now_ms();
+	start = mono_ms();
 	while (cursor == dead) {
-		ck_assert_msg(test_now_ms() - start < DEAD_DEADLINE_MS, "claim never given up");
+		ck_assert_msg(mono_ms() - start < DEAD_DEADLINE_MS, "claim never given up");
 		ck_assert_int_eq(orbit_ring_next(ring, &cursor, &frame, buf, sizeof(buf), &lost),
 				 -EAGAIN);
 		ck_assert_uint_eq(lost, cursor - dead);
 		usleep(10000);
 	}
-	ck_assert_uint_ge(test_now_ms() - start, 200);
+	ck_assert_uint_ge(mono_ms() - start, 200);
 	ck_assert_uint_eq(seg_load64(seg_slot(&map, dead), map.layout->slot_seq),
 			  seg_seq_given_up(dead));
 	ck_assert_int_eq(orbit_ring_read_at(ring, dead, &frame, buf, sizeof(buf)), -ENOENT);
@@ -494,9 +494,9 @@ START_TEST(test_writer_takes_over_dead_lap)
 		write_counter(ring, c);
 
 	/* Counter dead + capacity lands on the abandoned slot. */
-	start = test_now_ms();
+	start = mono_ms();
 	ck_assert_int_eq(pattern_write(ring, 0, dead + capacity, &id), 0);
-	took = test_now_ms() - start;
+	took = mono_ms() - start;
 	fprintf(stderr, "lap takeover (payload_max %" PRIu32 "): write took %" PRIu64 " ms\n",
 		layouts[_i], took);
 	/* Taken only after the stall bound, never from a writer that may still be alive. */
@@ -551,9 +551,9 @@ START_TEST(test_takeover_waits_for_each_holder)
 		_exit(trapped_write(ring, 0, dead + capacity, 8) == 0 ? 0 : 1);
 	}
 	/* Once that writer holds counter dead + capacity, claim the next lap of the slot. */
-	deadline = test_now_ms() + DEAD_DEADLINE_MS;
+	deadline = mono_ms() + DEAD_DEADLINE_MS;
 	while (seg_load64(map.base, map.layout->hdr_write_pos) <= dead + capacity) {
-		ck_assert_msg(test_now_ms() < deadline, "the stalling writer never claimed");
+		ck_assert_msg(mono_ms() < deadline, "the stalling writer never claimed");
 		usleep(1000);
 	}
 	for (uint64_t c = dead + capacity + 1; c < dead + 2 * capacity; c++)
@@ -689,11 +689,11 @@ static void stop_reader_got(struct stop_reader *r, uint64_t c, const orbit_frame
 static void poll_stopped(struct stop_reader *r, struct stop_report *rep)
 {
 	static uint8_t buf[STOP_PAYLOAD];
-	uint64_t start = test_now_ms(), lost = r->lost, cursor = r->cursor, ms;
+	uint64_t start = mono_ms(), lost = r->lost, cursor = r->cursor, ms;
 	orbit_frame_t frame;
 	int ret = orbit_ring_next(r->ring, &r->cursor, &frame, buf, sizeof(buf), &r->lost);
 
-	ms = test_now_ms() - start;
+	ms = mono_ms() - start;
 	rep->polls++;
 	if (ms > rep->poll_max_ms)
 		rep->poll_max_ms = ms;
@@ -712,10 +712,10 @@ static void poll_stopped(struct stop_reader *r, struct stop_report *rep)
 static void drain_stopped(struct stop_reader *r, uint64_t c, uint64_t until)
 {
 	static uint8_t buf[STOP_PAYLOAD];
-	uint64_t deadline = test_now_ms() + DEAD_DEADLINE_MS;
+	uint64_t deadline = mono_ms() + DEAD_DEADLINE_MS;
 	orbit_frame_t frame;
 
-	while (r->cursor < until && test_now_ms() < deadline) {
+	while (r->cursor < until && mono_ms() < deadline) {
 		int ret = orbit_ring_next(r->ring, &r->cursor, &frame, buf, sizeof(buf), &r->lost);
 
 		if (ret == -EAGAIN) {
@@ -845,21 +845,21 @@ START_TEST(test_stopped_writer_keeps_its_slot)
 	close(go);
 	ck_assert_int_eq(waitpid(a, &status, WUNTRACED), a);
 	ck_assert_msg(WIFSTOPPED(status), "writer A did not stop (status 0x%x)", status);
-	stopped_at = test_now_ms();
+	stopped_at = mono_ms();
 	ck_assert_uint_eq(orbit_ring_head(ring), rep.c + 1);
 	ck_assert_uint_eq(seg_load64(slot, map.layout->slot_seq), 2 * rep.c + 1);
 
 	/* The test laps A: a lap on, its counter lands on A's slot. */
 	for (uint64_t c = rep.c + 1; c < rep.c + STOP_CAPACITY; c++)
 		write_counter(ring, c);
-	start = test_now_ms();
+	start = mono_ms();
 	rep.lap_ret = pattern_write(ring, STOP_LAPPER, rep.c + STOP_CAPACITY, NULL);
-	rep.lap_ms = test_now_ms() - start;
+	rep.lap_ms = mono_ms() - start;
 	rep.seq_after_lap = seg_load64(slot, map.layout->slot_seq);
-	while (test_now_ms() - stopped_at < STOPPED_MS) {
+	while (mono_ms() - stopped_at < STOPPED_MS) {
 		for (int r = 0; r < STOP_READERS; r++)
 			poll_stopped(&readers[r], &rep);
-		test_sleep_ms(POLL_EVERY_MS);
+		sleep_ms(POLL_EVERY_MS);
 	}
 	rep.seq_at_resume = seg_load64(slot, map.layout->slot_seq);
 
@@ -900,7 +900,7 @@ struct keepup_report {
 
 static void run_keepup_reader(uint32_t payload_max, struct keepup_report *report)
 {
-	uint64_t deadline = test_now_ms() + STRESS_DEADLINE_MS, cursor = 0, seq;
+	uint64_t deadline = mono_ms() + STRESS_DEADLINE_MS, cursor = 0, seq;
 	uint8_t buf[SEG_V1_PAYLOAD];
 	orbit_frame_t frame;
 	orbit_fleet_t *f;
@@ -928,7 +928,7 @@ static void run_keepup_reader(uint32_t payload_max, struct keepup_report *report
 			report->last_error = ret;
 		}
 		atomic_store(&report->cursor, cursor);
-		if (test_now_ms() > deadline) {
+		if (mono_ms() > deadline) {
 			report->timed_out = 1;
 			break;
 		}
@@ -941,7 +941,7 @@ START_TEST(test_reader_keeping_up)
 	const uint32_t payload_max = layouts[_i];
 	struct keepup_report *report = mmap(NULL, sizeof(*report), PROT_READ | PROT_WRITE,
 					    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	uint64_t deadline = test_now_ms() + STRESS_DEADLINE_MS;
+	uint64_t deadline = mono_ms() + STRESS_DEADLINE_MS;
 	orbit_ring_t *ring;
 	pid_t reader;
 
@@ -956,7 +956,7 @@ START_TEST(test_reader_keeping_up)
 	}
 	for (uint64_t c = 0; c < KEEPUP_FRAMES; c++) {
 		while (c % KEEPUP_BATCH == 0 && atomic_load(&report->cursor) < c) {
-			ck_assert_msg(test_now_ms() < deadline, "reader stalled at %" PRIu64,
+			ck_assert_msg(mono_ms() < deadline, "reader stalled at %" PRIu64,
 				      atomic_load(&report->cursor));
 			sched_yield();
 		}
@@ -987,16 +987,16 @@ static Suite *stress_suite(void)
 	TCase *keepup = fixture_tcase(suite, "keepup", 300);
 	TCase *stopped = fixture_tcase(suite, "stopped", 60);
 
-	tcase_add_loop_test(lapping, test_lapping_writers, 0, TEST_ARRAY_SIZE(configs));
+	tcase_add_loop_test(lapping, test_lapping_writers, 0, ARRAY_SIZE(configs));
 
-	tcase_add_loop_test(dead, test_dead_writer_counted_lost, 0, TEST_ARRAY_SIZE(layouts));
-	tcase_add_loop_test(dead, test_writer_takes_over_dead_lap, 0, TEST_ARRAY_SIZE(layouts));
-	tcase_add_loop_test(dead, test_takeover_waits_for_each_holder, 0, TEST_ARRAY_SIZE(layouts));
+	tcase_add_loop_test(dead, test_dead_writer_counted_lost, 0, ARRAY_SIZE(layouts));
+	tcase_add_loop_test(dead, test_writer_takes_over_dead_lap, 0, ARRAY_SIZE(layouts));
+	tcase_add_loop_test(dead, test_takeover_waits_for_each_holder, 0, ARRAY_SIZE(layouts));
 
-	tcase_add_loop_test(keepup, test_reader_keeping_up, 0, TEST_ARRAY_SIZE(layouts));
+	tcase_add_loop_test(keepup, test_reader_keeping_up, 0, ARRAY_SIZE(layouts));
 
 	tcase_add_loop_test(stopped, test_stopped_writer_keeps_its_slot, 0,
-			    TEST_ARRAY_SIZE(stop_points));
+			    ARRAY_SIZE(stop_points));
 	return suite;
 }
 

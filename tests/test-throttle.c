@@ -356,14 +356,14 @@ static void run_reader(struct throttle *shared, int index)
 {
 	static uint8_t buf[PAYLOAD];
 	struct reader_report *rep = &shared->readers[index];
-	uint64_t deadline = test_now_ms() + DEADLINE_MS;
+	uint64_t deadline = mono_ms() + DEADLINE_MS;
 	orbit_frame_t frame;
 	orbit_fleet_t *f;
 	orbit_ring_t *ring;
 
 	if (join_ring((uint16_t)(READER_NODE + index), &f, &ring) < 0)
 		_exit(1);
-	while (test_now_ms() < deadline) {
+	while (mono_ms() < deadline) {
 		int ret = orbit_ring_next(ring, &rep->cursor, &frame, buf, sizeof(buf), &rep->lost);
 
 		if (ret == 0) {
@@ -384,7 +384,7 @@ static void run_reader(struct throttle *shared, int index)
 		pattern_check_head(ring, WRITERS, &rep->head_reads, &rep->head_torn, &rep->errors,
 				   &rep->last_error);
 	}
-	rep->timed_out = test_now_ms() >= deadline;
+	rep->timed_out = mono_ms() >= deadline;
 	orbit_fleet_leave(f);
 }
 
@@ -476,7 +476,7 @@ START_TEST(test_throttled_writer_keeps_its_slot)
 	for (int l = 0; l < LAPPERS; l++)
 		lappers[l] = spawn(run_lapper, shared, THROTTLED + 1 + l, release);
 	close(release[0]);
-	start = test_now_ms();
+	start = mono_ms();
 	close(release[1]);
 	/* A byte, not EOF: the other children hold this pipe's write end too. */
 	ck_assert_int_eq(write(go, "", 1), 1);
@@ -485,15 +485,15 @@ START_TEST(test_throttled_writer_keeps_its_slot)
 	/* Until the quota has stopped the writer inside writes a few times over. */
 	while ((lappers_busy(shared) < BUSY_WANTED ||
 		atomic_load(&shared->writers[THROTTLED].written) < WRITES_WANTED) &&
-	       test_now_ms() - start < RUN_MAX_MS)
-		test_sleep_ms(50);
+	       mono_ms() - start < RUN_MAX_MS)
+		sleep_ms(50);
 	atomic_store(&shared->stop, 1);
 	reap(throttled, "throttled writer");
 	for (int l = 0; l < LAPPERS; l++)
 		reap(lappers[l], "lapping writer");
 	for (int r = 0; r < READERS; r++)
 		reap(readers[r], "reader");
-	ms = test_now_ms() - start;
+	ms = mono_ms() - start;
 	periods = cpu_cgroup_throttled(&cg);
 	cpu_cgroup_remove(&cg);
 	head = orbit_ring_head(ring);

@@ -218,9 +218,9 @@ START_TEST(test_wait_times_out)
 	other.kind = OTHER_KIND;
 	other.count = FRAMES;
 	pid = spawn_peer(v->spawn, &other, -1);
-	start = test_now_ms();
+	start = mono_ms();
 	ck_assert_int_eq(orbit_ring_wait(ring, cursor, 300), -ETIMEDOUT);
-	ck_assert_uint_ge(test_now_ms() - start, 290);
+	ck_assert_uint_ge(mono_ms() - start, 290);
 	assert_peer_ok(pid);
 	ck_assert_uint_eq(orbit_ring_head(ring), cursor);
 }
@@ -247,8 +247,8 @@ static pid_t spawn_signaller(const struct seg_map *map, pid_t target)
 	if (pid)
 		return pid;
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	deadline = test_now_ms() + LONG_WAIT_MS / 2;
-	while (test_now_ms() < deadline) {
+	deadline = mono_ms() + LONG_WAIT_MS / 2;
+	while (mono_ms() < deadline) {
 		if (seg_load32(map->base, map->layout->hdr_waiters))
 			kill(target, SIGUSR1);
 		usleep(20000);
@@ -396,9 +396,9 @@ static void assert_dead_creator_recovered(const struct variant *v)
 /* _i indexes variants for each place of death in turn. */
 START_TEST(test_dead_creator)
 {
-	const struct variant *v = &variants[_i % TEST_ARRAY_SIZE(variants)];
+	const struct variant *v = &variants[_i % ARRAY_SIZE(variants)];
 
-	plant_dead_creator(v, (enum dead_at)(_i / TEST_ARRAY_SIZE(variants)));
+	plant_dead_creator(v, (enum dead_at)(_i / ARRAY_SIZE(variants)));
 	assert_dead_creator_recovered(v);
 }
 END_TEST
@@ -611,8 +611,8 @@ static void join_later(const orbit_fleet_options_t *opts)
  */
 START_TEST(test_failing_creator_keeps_the_name)
 {
-	enum creator_failure failure = (enum creator_failure)(_i / TEST_ARRAY_SIZE(big_rings));
-	const orbit_fleet_options_t *opts = &big_rings[_i % TEST_ARRAY_SIZE(big_rings)];
+	enum creator_failure failure = (enum creator_failure)(_i / ARRAY_SIZE(big_rings));
+	const orbit_fleet_options_t *opts = &big_rings[_i % ARRAY_SIZE(big_rings)];
 	struct join_args creator = { .opts = *opts, .node = CREATOR_NODE, .failure = failure };
 	struct join_args waiter = { .opts = *opts, .node = WAITER_NODE };
 	struct stepped c, w;
@@ -811,7 +811,7 @@ static int run_seed_creator(const struct step_ends *ends, const void *arg)
 		return PEER_CALL;
 	if (*hold == SEED_HELD_SIZED && (step_say(ends, 'H') < 0 || step_hear(ends) < 0))
 		return PEER_CALL;
-	test_sleep_ms(SEED_HEADER_DELAY_MS);
+	sleep_ms(SEED_HEADER_DELAY_MS);
 	seg_store32(base, l->hdr_magic, SEG_MAGIC);
 	seg_store32(base, l->hdr_version, l->version);
 	seg_store8(base, l->hdr_kind, KIND);
@@ -972,7 +972,7 @@ START_TEST(test_slow_formatter_keeps_joiners)
 
 	ck_assert_int_eq(ftruncate(fd, (off_t)size), 0);
 	for (int step = 1; step <= SLOW_STEPS; step++) {
-		test_sleep_ms(SLOW_STEP_MS);
+		sleep_ms(SLOW_STEP_MS);
 		ck_assert_int_eq(posix_fallocate(fd, 0, (off_t)(size * step / SLOW_STEPS)), 0);
 	}
 	ck_assert_int_eq(seg_write_header(fd, &header, size), 0);
@@ -1068,7 +1068,7 @@ static Suite *xproc_suite(void)
 	TCase *frames = fixture_tcase(suite, "frames", 300);
 	TCase *wait = fixture_tcase(suite, "wait", 300);
 	TCase *join = fixture_tcase(suite, "join", 300);
-	const int n = TEST_ARRAY_SIZE(variants);
+	const int n = ARRAY_SIZE(variants);
 
 	tcase_add_loop_test(frames, test_frames_between_peers, 0, n);
 	tcase_add_loop_test(frames, test_frames_outlive_their_writer, 0, n);
@@ -1082,7 +1082,7 @@ static Suite *xproc_suite(void)
 	tcase_add_loop_test(join, test_simultaneous_join, 0, n);
 	tcase_add_loop_test(join, test_dead_creator, 0, n * (DEAD_BEFORE_HEADER + 1));
 	tcase_add_loop_test(join, test_failing_creator_keeps_the_name, 0,
-			    CREATOR_FAILURES * TEST_ARRAY_SIZE(big_rings));
+			    CREATOR_FAILURES * ARRAY_SIZE(big_rings));
 	/* The members are forked children: the fork variants cover both layouts. */
 	tcase_add_loop_test(join, test_zeroed_magic_under_members, 0, 2);
 	tcase_add_loop_test(join, test_seed_creator_races_joiners, 0, SEED_NOT_HELD + 1);

@@ -1,12 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Helpers shared by the Check suites (libc and Check only: the fuzz harnesses link them too):
- * unique fleet names, segment cleanup, clocks, replayable randomness, child processes, the
- * runner.
+ * Helpers shared by the Check suites: replayable randomness, child processes, the runner.
+ * Fleet names and clocks are common/testing/names.h and common/basics.h, which it includes.
  */
 #include "testutil.h"
 
-#include <dirent.h>
 #include <signal.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -19,80 +17,6 @@
 #include <unistd.h>
 
 static char run_tag[32]; /* test_tag() */
-
-void test_fleet_name(char *buf, size_t size, const char *tag)
-{
-	static unsigned serial;
-
-	snprintf(buf, size, "t-%s-%ld-%u", tag, (long)getpid(), serial++);
-}
-
-void test_segment_path(char *buf, size_t size, const char *fleet, uint8_t kind)
-{
-	snprintf(buf, size, "/dev/shm/orbit-%s-%u-%lu", fleet, kind, (unsigned long)geteuid());
-}
-
-void test_unlink_fleet(const char *fleet)
-{
-	static const char *const tables[] = { "leases", "subjects", "bells" };
-	char name[256];
-
-	for (unsigned kind = 0; kind < 256; kind++) {
-		snprintf(name, sizeof(name), "/orbit-%s-%u-%lu", fleet, kind,
-			 (unsigned long)geteuid());
-		shm_unlink(name);
-	}
-	for (int i = 0; i < TEST_ARRAY_SIZE(tables); i++) {
-		snprintf(name, sizeof(name), "/orbit-%s-%s-%lu", fleet, tables[i],
-			 (unsigned long)geteuid());
-		shm_unlink(name);
-	}
-}
-
-void test_unlink_tag(const char *tag)
-{
-	char prefix[128], name[512];
-	struct dirent *entry;
-	DIR *dir;
-
-	snprintf(prefix, sizeof(prefix), "orbit-t-%s-", tag);
-	dir = opendir("/dev/shm");
-	if (!dir)
-		return;
-	while ((entry = readdir(dir))) {
-		if (strncmp(entry->d_name, prefix, strlen(prefix)) != 0)
-			continue;
-		snprintf(name, sizeof(name), "/%s", entry->d_name);
-		shm_unlink(name);
-	}
-	closedir(dir);
-}
-
-static uint64_t clock_ms(clockid_t clock)
-{
-	struct timespec ts;
-
-	clock_gettime(clock, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-uint64_t test_now_ms(void)
-{
-	return clock_ms(CLOCK_MONOTONIC);
-}
-
-uint64_t test_unix_ms(void)
-{
-	return clock_ms(CLOCK_REALTIME);
-}
-
-void test_sleep_ms(unsigned ms)
-{
-	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000 };
-
-	while (nanosleep(&ts, &ts) != 0)
-		;
-}
 
 static uint64_t rng_state;
 

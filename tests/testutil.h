@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Helpers shared by the Check suites (libc and Check only: the fuzz harnesses link them too):
- * unique fleet names, segment cleanup, clocks, replayable randomness, child processes, the
- * runner.
+ * Helpers shared by the Check suites: replayable randomness, child processes, the runner.
+ * Fleet names and clocks are common/testing/names.h and common/basics.h, which it includes.
  */
 #ifndef ORBIT_TESTUTIL_H
 #define ORBIT_TESTUTIL_H
@@ -12,39 +11,14 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define TEST_ARRAY_SIZE(a) ((int)(sizeof(a) / sizeof((a)[0])))
-
-/* Writes a fleet name unique to this process and call ("t-TAG-PID-N") into buf. */
-void test_fleet_name(char *buf, size_t size, const char *tag);
-
-/* The /dev/shm path of a fleet's ring segment, as liborbit names it. */
-void test_segment_path(char *buf, size_t size, const char *fleet, uint8_t kind);
-
-/* Removes every segment of the fleet (all 256 kinds, its lease table and its bell table);
- * missing ones are fine. */
-void test_unlink_fleet(const char *fleet);
-
-/*
- * Removes every segment of every fleet test_fleet_name() named with this tag, in any
- * process: the runner's sweep after forked tests that failed before their own cleanup.
- * Put the runner's pid in the tag so concurrent runs never sweep each other.
- */
-void test_unlink_tag(const char *tag);
+#include "basics.h"
+#include "names.h"
 
 /*
  * Polls in a row at a claim waiting for its writer after which orbit_ring_next has judged
  * it (orbit_ring_next(3), NOTES): a dead writer's claim is counted lost by then.
  */
 #define TEST_JUDGE_POLLS 64
-
-/* CLOCK_MONOTONIC in milliseconds: for deadlines that bound waits, never for speed. */
-uint64_t test_now_ms(void);
-
-/* CLOCK_REALTIME in Unix milliseconds, the clock of the stamps on the wire. */
-uint64_t test_unix_ms(void);
-
-/* Sleeps the whole time, through signals. */
-void test_sleep_ms(unsigned ms);
 
 /*
  * Seeds test_rng_below() from the clock and prints the seed under `what`; ORBIT_TEST_SEED=N

@@ -178,7 +178,8 @@ static bool workers_running(struct demo *d)
 	return !d->failed_node;
 }
 
-static void sleep_ms(uint64_t ms)
+/* Returns early on a signal, so that Ctrl-C is seen at once. */
+static void nap_ms(uint64_t ms)
 {
 	struct timespec ts = { .tv_sec = (time_t)(ms / 1000),
 			       .tv_nsec = (long)(ms % 1000) * 1000000 };
@@ -189,7 +190,7 @@ static void sleep_ms(uint64_t ms)
 /* SIGTERM to all, then up to DEMO_STOP_MS for them to leave, then SIGKILL. */
 static void stop_workers(struct demo *d)
 {
-	uint64_t deadline = tool_mono_ms() + DEMO_STOP_MS;
+	uint64_t deadline = mono_ms() + DEMO_STOP_MS;
 	bool left;
 
 	for (uint16_t node = 1; node <= d->workers; node++)
@@ -208,8 +209,8 @@ static void stop_workers(struct demo *d)
 				left = true;
 		}
 		if (left)
-			sleep_ms(10);
-	} while (left && tool_mono_ms() < deadline);
+			nap_ms(10);
+	} while (left && mono_ms() < deadline);
 	for (uint16_t node = 1; node <= d->workers; node++) {
 		int status;
 
@@ -226,7 +227,7 @@ static void stop_workers(struct demo *d)
 
 static uint64_t elapsed_ms(const struct demo *d)
 {
-	return tool_mono_ms() - d->started_ms;
+	return mono_ms() - d->started_ms;
 }
 
 /* The hint is for live frames only: the last one stays on the screen. */
@@ -344,7 +345,7 @@ static int show(struct demo *d)
 			print_line(d);
 			next_line += DEMO_LINE_MS;
 		}
-		sleep_ms(DEMO_FRAME_MS);
+		nap_ms(DEMO_FRAME_MS);
 	}
 	/* The final state, read while the workers still run. */
 	r = demo_view_update(&d->view);
@@ -420,7 +421,7 @@ static int run(struct demo *d)
 		r = demo_view_open(&d->view, d->fleet, d->workers);
 	if (r < 0)
 		return abandon(d, r);
-	d->started_ms = tool_mono_ms();
+	d->started_ms = mono_ms();
 	terminal_enter(d);
 	r = show(d);
 	terminal_leave(d);

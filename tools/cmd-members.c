@@ -54,7 +54,7 @@ static const struct table_column members_columns[] = {
 
 static void members_print(const orbit_member_t *m, size_t count, bool json)
 {
-	uint64_t now = tool_unix_ms();
+	uint64_t now = unix_ms();
 	struct table t;
 	struct json j;
 
@@ -122,7 +122,7 @@ static void explain_none_alive(const char *fleet, const orbit_member_t *members,
 		fprintf(stderr,
 			"orbit: the heartbeat ring of fleet %s holds no beat of these nodes\n",
 			fleet);
-	} else if (tool_unix_ms() - newest <= max_age_ms) {
+	} else if (unix_ms() - newest <= max_age_ms) {
 		fprintf(stderr,
 			"orbit: no node of fleet %s is alive: the processes of the nodes that beat "
 			"are gone\n",
@@ -130,7 +130,7 @@ static void explain_none_alive(const char *fleet, const orbit_member_t *members,
 	} else {
 		char age[32];
 
-		tool_format_age((int64_t)(tool_unix_ms() - newest), age, sizeof(age));
+		tool_format_age((int64_t)(unix_ms() - newest), age, sizeof(age));
 		fprintf(stderr,
 			"orbit: no node of fleet %s is alive: the newest beat is %s old, more than "
 			"--max-age-ms %llu\n",

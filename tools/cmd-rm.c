@@ -43,7 +43,7 @@ static const struct option rm_options[] = {
 /* Refuses (returns TOOL_EXIT_ERROR, saying who beat when) if any node beat within the window. */
 static int rm_check_live(const char *fleet, uint64_t window_ms)
 {
-	uint64_t now = tool_unix_ms();
+	uint64_t now = unix_ms();
 	orbit_member_t *m;
 	size_t alive = 0;
 	int r;

@@ -195,8 +195,7 @@ static void draw_row(const struct demo_view *v, uint16_t node, FILE *out,
 		snprintf(load, sizeof(load), "%u%%", row->load.load_pct);
 	}
 	if (beat) {
-		tool_format_age((int64_t)(tool_unix_ms() - row->beat.last_beat_ms), age,
-				sizeof(age));
+		tool_format_age((int64_t)(unix_ms() - row->beat.last_beat_ms), age, sizeof(age));
 		if (stale)
 			strcat(age, " stale");
 	}
@@ -281,8 +280,7 @@ static void json_row(const struct demo_view *v, uint16_t node, struct json *j)
 		       : row->beat.state == ORBIT_MEMBER_STALE ? "stale"
 							       : "missing");
 	if (row->beat.state != ORBIT_MEMBER_MISSING)
-		json_field_int(j, "beat_age_ms",
-			       (int64_t)(tool_unix_ms() - row->beat.last_beat_ms));
+		json_field_int(j, "beat_age_ms", (int64_t)(unix_ms() - row->beat.last_beat_ms));
 	else
 		json_field_null(j, "beat_age_ms");
 	json_field_uint(j, "events", row->events);

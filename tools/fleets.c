@@ -476,7 +476,7 @@ static void ring_info_age(orbit_ring_t *ring, uint8_t kind, struct tool_ring_inf
 	if (r < 0 && r != -EMSGSIZE)
 		return;
 	info->have_age = true;
-	info->age_ms = (int64_t)(tool_unix_ms() - frame.ver);
+	info->age_ms = (int64_t)(unix_ms() - frame.ver);
 }
 
 void tool_ring_info(const char *fleet, uint8_t kind, uid_t uid, struct tool_ring_info *info)

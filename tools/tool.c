@@ -172,24 +172,6 @@ char *tool_escape(const void *data, size_t len, bool hex)
 	return out;
 }
 
-static uint64_t clock_ms(clockid_t clock)
-{
-	struct timespec ts;
-
-	clock_gettime(clock, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-uint64_t tool_unix_ms(void)
-{
-	return clock_ms(CLOCK_REALTIME);
-}
-
-uint64_t tool_mono_ms(void)
-{
-	return clock_ms(CLOCK_MONOTONIC);
-}
-
 void tool_format_age(int64_t age_ms, char *buf, size_t size)
 {
 	const char *sign = age_ms < 0 ? "-" : "";
@@ -212,17 +194,17 @@ void tool_format_age(int64_t age_ms, char *buf, size_t size)
 			 (unsigned long long)(s % 86400 / 3600));
 }
 
-void tool_format_time(uint64_t unix_ms, char *buf, size_t size)
+void tool_format_time(uint64_t stamp_ms, char *buf, size_t size)
 {
-	time_t secs = (time_t)(unix_ms / 1000);
+	time_t secs = (time_t)(stamp_ms / 1000);
 	char date[32];
 	struct tm tm;
 
 	if (!gmtime_r(&secs, &tm) || !strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm)) {
-		snprintf(buf, size, "%llu", (unsigned long long)unix_ms);
+		snprintf(buf, size, "%llu", (unsigned long long)stamp_ms);
 		return;
 	}
-	snprintf(buf, size, "%s.%03uZ", date, (unsigned)(unix_ms % 1000));
+	snprintf(buf, size, "%s.%03uZ", date, (unsigned)(stamp_ms % 1000));
 }
 
 static volatile sig_atomic_t follow_stopped;
@@ -267,7 +249,7 @@ int tool_wait_past(orbit_ring_t *ring, uint64_t cursor, int timeout_ms)
 
 int tool_follow_run(const struct tool_follow *f)
 {
-	uint64_t deadline = f->timeout_ms >= 0 ? tool_mono_ms() + (uint64_t)f->timeout_ms : 0;
+	uint64_t deadline = f->timeout_ms >= 0 ? mono_ms() + (uint64_t)f->timeout_ms : 0;
 	uint64_t printed = 0;
 
 	follow_catch_signals();
@@ -285,7 +267,7 @@ int tool_follow_run(const struct tool_follow *f)
 		if (!f->follow)
 			break;
 		if (f->timeout_ms >= 0) {
-			uint64_t now = tool_mono_ms();
+			uint64_t now = mono_ms();
 
 			if (now >= deadline) {
 				if (f->count)

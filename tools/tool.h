@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include "basics.h"
+
 /* Exit statuses: EXIT STATUS in orbit(1). */
 #define TOOL_EXIT_OK	0
 #define TOOL_EXIT_ERROR 1
@@ -75,17 +77,11 @@ bool tool_kind_ok(const char *command, const char *text, uint8_t *kind);
 /* Bytes as C-style escaped text (printable ASCII kept, \\ \n \r \t, else \xNN), or as hex. */
 char *tool_escape(const void *data, size_t len, bool hex);
 
-/* Milliseconds since the Unix epoch (CLOCK_REALTIME), as in the substrate frames. */
-uint64_t tool_unix_ms(void);
-
-/* Milliseconds of CLOCK_MONOTONIC, for deadlines. */
-uint64_t tool_mono_ms(void);
-
 /* A short age, "350ms", "12.3s", "5m03s", "2h05m", "3d04h"; negative means in the future. */
 void tool_format_age(int64_t age_ms, char *buf, size_t size);
 
 /* A Unix ms time as "2026-11-22T00:55:01.123Z". */
-void tool_format_time(uint64_t unix_ms, char *buf, size_t size);
+void tool_format_time(uint64_t stamp_ms, char *buf, size_t size);
 
 /*
  * Following a ring until --count items, --timeout-ms or SIGINT/SIGTERM. step

@@ -60,7 +60,7 @@ static ssize_t ipc_retry(struct ipc *c, int dir, ssize_t (*op)(struct ipc *, int
 
 	while ((n = op(c, dir)) == -EINTR || (n == -EAGAIN && c->spin))
 		if (n == -EAGAIN)
-			bench_relax();
+			cpu_relax();
 	return n;
 }
 

@@ -45,7 +45,7 @@ static int redis_send(void *ctx, int dir)
 			return -EPROTO;
 		if (reply.n > 0)
 			return 0;
-		bench_sleep_ms(1); /* nobody subscribed yet: the peer is still starting */
+		sleep_ms(1); /* nobody subscribed yet: the peer is still starting */
 	}
 }
 

@@ -14,19 +14,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-/* Spin-loop hint: lets the sibling hyperthread run and the cache line settle. */
-static inline void bench_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#elif defined(__aarch64__)
-	__asm__ __volatile__("yield");
-#endif
-}
-
-uint64_t bench_now_ns(void);
-
-void bench_sleep_ms(long ms);
+#include "basics.h"
 
 /* Sorts v in place and returns its median (0 when n is 0). */
 double bench_median(double *v, size_t n);

@@ -10,7 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "testutil.h"
+#include "basics.h"
+#include "names.h"
 
 #define SHM_DIR "/dev/shm"
 
@@ -317,10 +318,10 @@ void seg_seq_watch_add(struct seg_seq_watch *w, uint64_t seq)
 
 int seg_await_waiter(const struct seg_map *map, int timeout_ms)
 {
-	uint64_t deadline = test_now_ms() + (uint64_t)timeout_ms;
+	uint64_t deadline = mono_ms() + (uint64_t)timeout_ms;
 
 	while (seg_load32(map->base, map->layout->hdr_waiters) == 0) {
-		if (test_now_ms() >= deadline)
+		if (mono_ms() >= deadline)
 			return -ETIMEDOUT;
 		usleep(1000);
 	}

@@ -23,6 +23,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "basics.h"
+
 #define HAMMER_SUBJECT_KIND 1
 /* Tokens whose repetition is checked, per subject: more than ten seconds hand out. */
 #define TOKEN_BITS (UINT64_C(1) << 25)
@@ -52,23 +54,6 @@ struct arena {
 	struct subject_log subjects[HAMMER_MAX_SUBJECTS];
 };
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(uint64_t ms)
-{
-	struct timespec ts = { .tv_sec = (time_t)(ms / 1000),
-			       .tv_nsec = (long)(ms % 1000) * 1000000 };
-
-	while (nanosleep(&ts, &ts) < 0)
-		;
-}
-
 static void error(struct arena *a, int err)
 {
 	int none = 0;
@@ -88,7 +73,7 @@ static void turn_enter(struct arena *a, unsigned s, int who, uint64_t token, uin
 	if (token < TOKEN_BITS && atomic_fetch_or(&log->seen[token / 64], bit) & bit)
 		atomic_fetch_add(&a->repeats, 1);
 	pthread_mutex_lock(&log->lock);
-	now = now_ms();
+	now = mono_ms();
 	/* A holder stopped past its TTL between its claim and here holds nothing now. */
 	valid = deadline > now;
 	if (valid && log->in.who && log->in.deadline_ms > now)
@@ -141,7 +126,7 @@ static void turn_hold(struct arena *a, unsigned s, int who, orbit_guard_t *guard
 		uint64_t before, deadline;
 
 		sched_yield();
-		before = now_ms();
+		before = mono_ms();
 		r = orbit_guard_renew(guard, c->ttl_ms);
 		if (r == 0) {
 			atomic_fetch_add(&a->renewals, 1);
@@ -158,7 +143,7 @@ static void turn_hold(struct arena *a, unsigned s, int who, orbit_guard_t *guard
 				   ? a->subjects[s].in.deadline_ms
 				   : 0;
 		pthread_mutex_unlock(&a->subjects[s].lock);
-		if (now_ms() < deadline)
+		if (mono_ms() < deadline)
 			atomic_fetch_add(&a->lost, 1);
 		return;
 	}
@@ -183,9 +168,9 @@ static void claimant(struct arena *a, int who)
 	for (unsigned s = 0; s < c->subjects; s++)
 		snprintf(labels[s], sizeof(labels[s]), "hammer-%u", s);
 	srand((unsigned)getpid());
-	for (end = now_ms() + c->duration_ms; now_ms() < end;) {
+	for (end = mono_ms() + c->duration_ms; mono_ms() < end;) {
 		unsigned s = (unsigned)rand() % c->subjects;
-		uint64_t before = now_ms();
+		uint64_t before = mono_ms();
 		orbit_guard_t *guard;
 
 		r = orbit_contest_claim(fleet, HAMMER_SUBJECT_KIND, labels[s], "hammer", c->ttl_ms,
@@ -249,7 +234,7 @@ static void arena_result(struct arena *a, struct hammer_result *out)
 int hammer_run(const struct hammer_config *config, struct hammer_result *result)
 {
 	pid_t pids[HAMMER_MAX_PROCESSES];
-	uint64_t start = now_ms();
+	uint64_t start = mono_ms();
 	unsigned started = 0;
 	struct arena *a;
 	int r;
@@ -286,7 +271,7 @@ int hammer_run(const struct hammer_config *config, struct hammer_result *result)
 			error(a, -ECHILD);
 	}
 	arena_result(a, result);
-	result->elapsed_ms = now_ms() - start;
+	result->elapsed_ms = mono_ms() - start;
 	munmap(a, sizeof(*a));
 	return r;
 }

@@ -291,7 +291,7 @@ static bool reaped_within(pid_t pid, long ms)
 	for (long waited = 0; waited <= ms; waited += 10) {
 		if (waitpid(pid, NULL, WNOHANG) != 0)
 			return true;
-		bench_sleep_ms(10);
+		sleep_ms(10);
 	}
 	return false;
 }
@@ -315,10 +315,10 @@ static int redis_await(struct bench_redis *r)
 {
 	static const char *const ping[] = { "PING" };
 	struct bench_resp_request req = { .reply_type = '+', .reply_len = -1 };
-	uint64_t deadline = bench_now_ns() + 10 * 1000000000ull;
+	uint64_t deadline = mono_ns() + 10 * 1000000000ull;
 
 	bench_resp_encode(&req, 1, ping, NULL);
-	while (bench_now_ns() < deadline) {
+	while (mono_ns() < deadline) {
 		if (waitpid(r->pid, NULL, WNOHANG) == r->pid) {
 			r->pid = 0;
 			return -ECHILD;
@@ -328,7 +328,7 @@ static int redis_await(struct bench_redis *r)
 				return 0;
 			bench_resp_close(&r->conn);
 		}
-		bench_sleep_ms(20);
+		sleep_ms(20);
 	}
 	return -ETIMEDOUT;
 }

@@ -20,21 +20,6 @@
 #include <time.h>
 #include <unistd.h>
 
-uint64_t bench_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-void bench_sleep_ms(long ms)
-{
-	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = ms % 1000 * 1000000 };
-
-	nanosleep(&ts, NULL);
-}
-
 static int compare_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -55,10 +40,10 @@ double bench_best_ns_per_op(bench_loop_fn *fn, void *ctx, size_t ops, unsigned r
 	uint64_t best = UINT64_MAX;
 
 	for (unsigned r = 0; r < rounds; r++) {
-		uint64_t start = bench_now_ns();
+		uint64_t start = mono_ns();
 
 		fn(ctx, ops);
-		uint64_t took = bench_now_ns() - start;
+		uint64_t took = mono_ns() - start;
 		if (took < best)
 			best = took;
 	}
@@ -70,7 +55,7 @@ static void timer_loop(void *ctx, size_t ops)
 	uint64_t *sink = ctx;
 
 	for (size_t i = 0; i < ops; i++)
-		*sink += bench_now_ns();
+		*sink += mono_ns();
 }
 
 double bench_timer_ns(void)
@@ -317,7 +302,7 @@ static void echo_main(void *arg)
 	rc = rc == 0 ? stream_flush(run) : rc;
 	for (unsigned s = 0; rc == 0 && s < run->plan->samples; s++) {
 		if (run->stream)
-			atomic_store(&run->shared->starts[s], bench_now_ns());
+			atomic_store(&run->shared->starts[s], mono_ns());
 		for (unsigned b = 0; rc == 0 && b < run->plan->batch; b++)
 			rc = run->child_step(pp);
 		rc = rc == 0 ? stream_flush(run) : rc;
@@ -339,24 +324,24 @@ static int lead_samples(const struct echo_run *run, pair_step_fn *step, double *
 			struct lead_outcome *out)
 {
 	const struct bench_plan *plan = run->plan;
-	uint64_t begin = bench_now_ns();
+	uint64_t begin = mono_ns();
 	int rc = 0;
 
 	*out = (struct lead_outcome){ .taken = 0 };
 	for (unsigned i = 0; rc == 0 && i < plan->warmup; i++) {
 		rc = step(run->pp);
 		/* Not a stream's: its samples must start where the child's do. */
-		if (!run->stream && plan->max_ns && bench_now_ns() - begin > plan->max_ns / 10) {
+		if (!run->stream && plan->max_ns && mono_ns() - begin > plan->max_ns / 10) {
 			out->partial = i + 1 < plan->warmup;
 			break;
 		}
 	}
 	for (unsigned s = 0; rc == 0 && s < plan->samples; s++) {
-		uint64_t start = bench_now_ns(), end;
+		uint64_t start = mono_ns(), end;
 
 		for (unsigned b = 0; rc == 0 && b < plan->batch; b++)
 			rc = step(run->pp);
-		end = bench_now_ns();
+		end = mono_ns();
 		/* The child stored it before sending the messages just received. */
 		if (run->stream)
 			start = atomic_load(&run->shared->starts[s]);
@@ -554,7 +539,7 @@ static int handoff_receive(void *ctx, int dir)
 
 	/* Pairs with the release store in handoff_send. */
 	while (atomic_load_explicit(&w->boxes[dir].word, memory_order_acquire) != expected)
-		bench_relax();
+		cpu_relax();
 	return 0;
 }
 

@@ -65,7 +65,7 @@ static int ring_wait_or_spin(struct ring_pair *p, orbit_ring_t *ring, uint64_t c
 	int rc;
 
 	if (p->spin) {
-		bench_relax();
+		cpu_relax();
 		return 0;
 	}
 	if (p->fd)
@@ -89,7 +89,7 @@ static int ring_window_wait(struct ring_pair *p, int dir)
 		}
 		/* -EAGAIN: an ack is being written right now; it may be the last for a while. */
 		if (rc == -EAGAIN) {
-			bench_relax();
+			cpu_relax();
 			continue;
 		}
 		if (rc < 0 && rc != -ENOENT)

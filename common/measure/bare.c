@@ -181,7 +181,7 @@ static int bare_send(void *ctx, int dir)
 	while (p->stream &&
 	       p->seqs[dir] - atomic_load_explicit(&p->acks[dir].count, memory_order_acquire) >=
 		       BARE_WINDOW)
-		bench_relax();
+		cpu_relax();
 	return bare_write(p->rings[dir], 1, ++p->seqs[dir], p->payload, p->bytes);
 }
 
@@ -192,7 +192,7 @@ static int bare_receive(void *ctx, int dir)
 	int rc;
 
 	while ((rc = bare_next(p->rings[dir], &p->cursors[dir], &frame, p->buf)) == -EAGAIN)
-		bench_relax();
+		cpu_relax();
 	if (rc < 0)
 		return rc;
 	if (frame.ver != ++p->seqs[dir] || frame.len != p->bytes)
