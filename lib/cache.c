@@ -7,12 +7,11 @@
 
 #include <errno.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "backoff.h"
 #include "clock.h"
 #include "log.h"
 #include "macro.h"
@@ -27,7 +26,7 @@
  * twice the default stall bound, so that a claim no liveness record names (which the ring
  * gives up after that bound) is given up before the get stops waiting.
  */
-#define CACHE_WAIT_NS (400ull * 1000000ull)
+#define CACHE_WAIT_NS (2 * STALL_DEFAULT_NS)
 
 /* Frames up to this size are encoded on the stack; larger ones in a heap buffer. */
 #define CACHE_STACK_FRAME 512
@@ -301,16 +300,11 @@ static void index_apply(struct orbit_cache *c, const orbit_frame_t *frame, uint6
  * get sees every put that returned before it. Bounded, since that writer may be stopped
  * for any time; past the bound the get answers from the frames before it.
  */
-static bool catch_up_wait(uint64_t started_ns, unsigned *rounds)
+static bool catch_up_wait(uint64_t started_ns, struct backoff *backoff)
 {
-	static const struct timespec nap = { .tv_nsec = 50000 };
-
 	if (clock_mono_ns() - started_ns >= CACHE_WAIT_NS)
 		return false;
-	if ((*rounds)++ < 64)
-		sched_yield();
-	else
-		nanosleep(&nap, NULL);
+	backoff_pause(backoff);
 	return true;
 }
 
@@ -323,7 +317,7 @@ static bool catch_up_wait(uint64_t started_ns, unsigned *rounds)
 static void index_catch_up(struct orbit_cache *c)
 {
 	uint64_t head = orbit_ring_head(c->ring), started_ns = 0;
-	unsigned rounds = 0;
+	struct backoff backoff = BACKOFF_YIELDING;
 
 	/* The ring was reset and starts again at counter 0. */
 	if (head < c->cursor)
@@ -338,7 +332,7 @@ static void index_catch_up(struct orbit_cache *c)
 		if (ret == -EAGAIN && c->cursor < head) {
 			if (!started_ns)
 				started_ns = clock_mono_ns();
-			if (catch_up_wait(started_ns, &rounds))
+			if (catch_up_wait(started_ns, &backoff))
 				continue;
 		}
 		if (ret < 0)

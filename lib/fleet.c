@@ -18,6 +18,7 @@
 
 #include "fleet.h"
 #include "log.h"
+#include "backoff.h"
 #include "bell.h"
 #include "lease.h"
 #include "macro.h"
@@ -30,7 +31,6 @@
 #define FLEET_DEFAULT_PAYLOAD  256u
 #define FLEET_MAX_PAYLOAD      (1u << 20)
 #define FLEET_DEFAULT_MODE     0600u
-#define FLEET_DEFAULT_STALL_NS (200ull * 1000000ull)
 /* "/orbit-" NAME "-" KIND "-" UID and the NUL, or "subjects" in place of KIND. */
 #define FLEET_SHM_NAME_MAX (7 + FLEET_NAME_MAX + 1 + 8 + 1 + 10 + 1)
 
@@ -158,7 +158,7 @@ static int fleet_config_from(const char *call, const orbit_fleet_options_t *opts
 	config->capacity = capacity ? capacity : FLEET_DEFAULT_CAPACITY;
 	config->payload_max = payload_max ? payload_max : FLEET_DEFAULT_PAYLOAD;
 	config->mode = mode ? mode : FLEET_DEFAULT_MODE;
-	config->stall_ns = stall_ms ? stall_ms * UINT64_C(1000000) : FLEET_DEFAULT_STALL_NS;
+	config->stall_ns = stall_ms ? stall_ms * UINT64_C(1000000) : STALL_DEFAULT_NS;
 	if (config->capacity < 2 || config->capacity > FLEET_MAX_CAPACITY ||
 	    !is_power_of_two(config->capacity))
 		return ORBIT_INVALID("%s: capacity %u is not a power of two from 2 to %u", call,

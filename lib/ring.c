@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "backoff.h"
 #include "bell.h"
 #include "clock.h"
 #include "id.h"
@@ -202,41 +203,19 @@ static void copy_in(uint8_t *dst, const void *src, size_t n)
 	}
 }
 
-/* Bounded waiting on another process: spin briefly, then yield, then sleep. */
-struct backoff {
-	unsigned rounds;
+/* A writer's wait for an older lap's holder of its slot, bounded by the stall bound. */
+struct slot_wait {
+	struct backoff backoff;
 	unsigned holders; /* bounds started: one per holder waited for, a few at most */
 	uint64_t watched; /* the seq the bound runs for */
 	uint64_t deadline_ns;
 };
 
-static void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#elif defined(__aarch64__)
-	__asm__ __volatile__("yield");
-#endif
-}
-
-static void backoff_pause(struct backoff *b)
-{
-	static const struct timespec nap = { .tv_nsec = 50000 };
-
-	if (b->rounds < 64)
-		cpu_relax();
-	else if (b->rounds < 128)
-		sched_yield();
-	else
-		nanosleep(&nap, NULL);
-	b->rounds++;
-}
-
 /*
  * Each new holder of the watched slot gets the whole bound: it may have taken the slot
  * a moment ago. A few holders at most, so a peer rewriting seq cannot extend it forever.
  */
-static bool backoff_expired(struct backoff *b, uint64_t seq, uint64_t bound_ns)
+static bool slot_wait_expired(struct slot_wait *b, uint64_t seq, uint64_t bound_ns)
 {
 	uint64_t now = clock_mono_ns();
 
@@ -580,7 +559,7 @@ enum take_result {
  * A seq that keeps moving has someone alive behind it, so it counts as alive, and the
  * bound is checked on every look: a peer rewriting seq cannot keep the writer here.
  */
-static int older_claim(const orbit_ring_t *ring, struct backoff *wait, _Atomic uint64_t *seq,
+static int older_claim(const orbit_ring_t *ring, struct slot_wait *wait, _Atomic uint64_t *seq,
 		       uint64_t s)
 {
 	enum lease_owner owner = LEASE_OWNER_ALIVE;
@@ -590,8 +569,8 @@ static int older_claim(const orbit_ring_t *ring, struct backoff *wait, _Atomic u
 		if (owner == LEASE_OWNER_DEAD || owner == LEASE_OWNER_DROPPED)
 			return 0;
 	}
-	if (!backoff_expired(wait, s, ring->stall_ns)) {
-		backoff_pause(wait);
+	if (!slot_wait_expired(wait, s, ring->stall_ns)) {
+		backoff_pause(&wait->backoff);
 		return -EAGAIN;
 	}
 	return owner == LEASE_OWNER_NONE ? 0 : -EBUSY;
@@ -606,7 +585,7 @@ static enum take_result slot_take(const orbit_ring_t *ring, uint8_t *slot, uint6
 	_Atomic uint64_t *seq = field64(slot, ring->layout->slot_seq);
 	const uint64_t mine = 2 * c + 1;
 	uint64_t s = atomic_load_explicit(seq, memory_order_relaxed);
-	struct backoff wait = { 0 };
+	struct slot_wait wait = { 0 };
 
 	/* A head someone set past the end of the seq space: no slot can be taken. */
 	if (c > RING_COUNTER_MAX)
@@ -634,7 +613,7 @@ static enum take_result slot_take(const orbit_ring_t *ring, uint8_t *slot, uint6
 							  memory_order_relaxed))
 			break;
 		/* Lost a race for the slot: bounded too, whoever keeps changing it. */
-		if (backoff_expired(&wait, s, ring->stall_ns))
+		if (slot_wait_expired(&wait, s, ring->stall_ns))
 			return TAKE_BUSY;
 	}
 	/* Release fence: the odd seq is ordered before the content stores; pairs with the reader's acquire fence. */

@@ -14,12 +14,11 @@
 #include "subject.h"
 
 #include <errno.h>
-#include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <string.h>
-#include <time.h>
 
+#include "backoff.h"
 #include "clock.h"
 #include "lease.h"
 
@@ -72,8 +71,8 @@ _Static_assert(LEASE_RECORDS < HOLDER_RECORD_MASK, "record + 1 fits the holder f
 #define SNAPSHOT_TRIES 8
 /* Restarts of an install whose slot was retired under it. */
 #define INSTALL_TRIES 4
-/* How long an install by a live process may hold up others (the rings' stall bound). */
-#define INSTALL_STALL_NS (200ull * 1000000ull)
+/* How long an install by a live process may hold up others: the rings' default stall bound. */
+#define INSTALL_STALL_NS STALL_DEFAULT_NS
 
 static struct subject_slot *slot_at(const struct subject_table *t, uint32_t index)
 {
@@ -354,18 +353,15 @@ static bool slot_holds(struct subject_slot *s, const struct subject_key *key)
  */
 static uint64_t install_await(const struct subject_table *t, struct subject_slot *s, uint64_t key)
 {
-	static const struct timespec nap = { .tv_nsec = 50000 };
 	uint64_t deadline = clock_mono_ns() + INSTALL_STALL_NS;
+	struct backoff backoff = BACKOFF_YIELDING;
 	uint64_t seen;
 
-	for (unsigned round = 0;; round++) {
+	for (;;) {
 		if (!holder_lives(t, (uint16_t)(key >> KEY_HOLDER_SHIFT)) ||
 		    clock_mono_ns() >= deadline)
 			break;
-		if (round < 64)
-			sched_yield();
-		else
-			nanosleep(&nap, NULL);
+		backoff_pause(&backoff);
 		seen = atomic_load_explicit(&s->key, memory_order_acquire);
 		if (seen != key)
 			return seen;
