@@ -77,6 +77,12 @@ typedef struct orbit_fleet_options {
 /* flags: join the fleet of user `owner` instead of the caller's own (since 1.3). */
 #define ORBIT_FLEET_OWNER 0x1u
 
+/*
+ * The payload_max that selects layout 1, the orbit-rs 0.1 segment (0 asks for it too);
+ * every other size gives layout 2 (since 1.5). orbit_fleet_join(3).
+ */
+#define ORBIT_LAYOUT1_PAYLOAD 256u
+
 #ifdef __cplusplus
 #define ORBIT_FLEET_OPTIONS_INIT                                \
 	{                                                       \

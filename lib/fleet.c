@@ -23,12 +23,13 @@
 #include "lease.h"
 #include "macro.h"
 #include "ring.h"
+#include "ring-layout.h"
 
 #define FLEET_NAME_MAX	       200
 #define FLEET_KINDS	       256
 #define FLEET_DEFAULT_CAPACITY 1024u
 #define FLEET_MAX_CAPACITY     (1u << 24)
-#define FLEET_DEFAULT_PAYLOAD  256u
+#define FLEET_DEFAULT_PAYLOAD  ORBIT_LAYOUT1_PAYLOAD
 #define FLEET_MAX_PAYLOAD      (1u << 20)
 #define FLEET_DEFAULT_MODE     0600u
 /* "/orbit-" NAME "-" KIND "-" UID and the NUL, or "subjects" in place of KIND. */
@@ -104,11 +105,6 @@ static bool bytes_zero(const uint8_t *p, size_t n)
 
 static const uint32_t fleet_modes[] = { 0600, 0640, 0660 };
 
-static bool is_power_of_two(uint32_t v)
-{
-	return v && !(v & (v - 1));
-}
-
 static bool fleet_mode_valid(uint32_t mode)
 {
 	for (size_t i = 0; i < ORBIT_ARRAY_SIZE(fleet_modes); i++)
@@ -159,8 +155,7 @@ static int fleet_config_from(const char *call, const orbit_fleet_options_t *opts
 	config->payload_max = payload_max ? payload_max : FLEET_DEFAULT_PAYLOAD;
 	config->mode = mode ? mode : FLEET_DEFAULT_MODE;
 	config->stall_ns = stall_ms ? stall_ms * UINT64_C(1000000) : STALL_DEFAULT_NS;
-	if (config->capacity < 2 || config->capacity > FLEET_MAX_CAPACITY ||
-	    !is_power_of_two(config->capacity))
+	if (!ring_capacity_valid(config->capacity) || config->capacity > FLEET_MAX_CAPACITY)
 		return ORBIT_INVALID("%s: capacity %u is not a power of two from 2 to %u", call,
 				     config->capacity, FLEET_MAX_CAPACITY);
 	if (config->payload_max > FLEET_MAX_PAYLOAD)

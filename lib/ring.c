@@ -15,7 +15,6 @@
 #include <limits.h>
 #include <linux/futex.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -32,10 +31,8 @@
 #include "log.h"
 #include "macro.h"
 #include "region.h"
+#include "ring-layout.h"
 
-#define RING_MAGIC	0x4F524254u
-#define RING_PAYLOAD_V1 256
-#define RING_SLOT_ALIGN 64
 /* Looks at a claimed slot's seq before asking the kernel whether its writer lives. */
 #define RING_SETTLE_SPINS 64
 /* How often a sleeper behind a live writer's frame looks again, in case its wake-up passed. */
@@ -51,59 +48,6 @@
 /* The largest counter whose committed seq, 2c+2, leaves SEQ_GIVEN_UP clear. */
 #define RING_COUNTER_MAX ((SEQ_GIVEN_UP >> 1) - 2)
 
-/* Byte offsets of every shared field, named once per layout (orbit(7), Layouts). */
-struct ring_layout {
-	uint32_t version;
-	uint32_t header_size;
-	uint32_t hdr_magic, hdr_version, hdr_kind, hdr_capacity, hdr_write_pos;
-	/* liborbit's words in bytes the seed reserves: futex, sleepers, armed pollers */
-	uint32_t hdr_futex, hdr_waiters, hdr_bells;
-	uint32_t hdr_payload_capacity, hdr_slot_stride; /* layout 2 only */
-	uint32_t slot_seq, slot_id, slot_kind, slot_ver, slot_len, slot_payload;
-};
-
-/* orbit-rs 0.1 V1: 128-byte header, 320-byte slots, 256-byte payloads. */
-static const struct ring_layout layout_v1 = {
-	.version = 1,
-	.header_size = 128,
-	.hdr_magic = 0,
-	.hdr_version = 4,
-	.hdr_kind = 8,
-	.hdr_capacity = 16,
-	.hdr_write_pos = 24,
-	.hdr_futex = 32,
-	.hdr_waiters = 36,
-	.hdr_bells = 40,
-	.slot_seq = 0,
-	.slot_id = 8,
-	.slot_kind = 16,
-	.slot_ver = 24,
-	.slot_len = 32,
-	.slot_payload = 40,
-};
-
-/* Layout 2: 64-byte header that records the payload size and slot stride. */
-static const struct ring_layout layout_v2 = {
-	.version = 2,
-	.header_size = 64,
-	.hdr_write_pos = 0,
-	.hdr_capacity = 8,
-	.hdr_magic = 16,
-	.hdr_version = 20,
-	.hdr_payload_capacity = 24,
-	.hdr_slot_stride = 28,
-	.hdr_kind = 32,
-	.hdr_futex = 36,
-	.hdr_waiters = 40,
-	.hdr_bells = 44,
-	.slot_seq = 0,
-	.slot_id = 8,
-	.slot_ver = 16,
-	.slot_len = 24,
-	.slot_kind = 28,
-	.slot_payload = 32,
-};
-
 /* A claim no record names, first seen stuck by this handle at since_ns. */
 struct stall_watch {
 	uint64_t counter;
@@ -116,13 +60,9 @@ struct orbit_ring {
 	_Atomic uint32_t *futex_word;
 	_Atomic uint32_t *waiters;
 	_Atomic uint32_t *bells_armed;
-	const struct ring_layout *layout;
+	struct ring_geometry geo; /* layout, kind, capacity, payload_max, stride */
 	uint64_t mask;
-	size_t stride;
-	uint32_t capacity;
-	uint32_t payload_max;
 	uint16_t node;
-	uint8_t kind;
 	struct region region;
 	struct lease_table *leases;
 	struct bell_table *bells;
@@ -134,13 +74,6 @@ struct orbit_ring {
 	/* Polls in a row that found this counter waiting for its writer (see judge_due()). */
 	_Atomic uint64_t waiting_counter;
 	_Atomic uint32_t waiting_polls;
-};
-
-/* Geometry and name of a ring being opened, for the region's format and check callbacks. */
-struct ring_open_ctx {
-	const orbit_ring_t *ring;
-	const char *name;
-	size_t size;
 };
 
 static _Atomic uint64_t *field64(uint8_t *base, uint32_t offset)
@@ -160,7 +93,7 @@ static _Atomic uint8_t *field8(uint8_t *base, uint32_t offset)
 
 static uint8_t *slot_of(const orbit_ring_t *ring, uint64_t counter)
 {
-	return ring->slots + (size_t)(counter & ring->mask) * ring->stride;
+	return ring->slots + (size_t)(counter & ring->mask) * ring->geo.stride;
 }
 
 static uint64_t load_head(const orbit_ring_t *ring)
@@ -278,199 +211,32 @@ static bool seq_past(uint64_t s, uint64_t c)
 
 static enum lease_owner claim_owner(const orbit_ring_t *ring, uint64_t c)
 {
-	return ring->leases ? lease_owner_of(ring->leases, ring->kind, c) : LEASE_OWNER_NONE;
+	return ring->leases ? lease_owner_of(ring->leases, ring->geo.kind, c) : LEASE_OWNER_NONE;
 }
 
-/* ---- opening: format a new segment, or validate an existing one ---- */
-
-static size_t slot_stride(const struct ring_layout *layout, uint32_t payload_max)
-{
-	size_t fixed = layout->slot_payload + (size_t)payload_max;
-
-	return (fixed + RING_SLOT_ALIGN - 1) & ~(size_t)(RING_SLOT_ALIGN - 1);
-}
-
-static uint32_t head_u32(const uint8_t *head, uint32_t offset)
-{
-	uint32_t v;
-
-	memcpy(&v, head + offset, sizeof(v));
-	return v;
-}
-
-static uint64_t head_u64(const uint8_t *head, uint32_t offset)
-{
-	uint64_t v;
-
-	memcpy(&v, head + offset, sizeof(v));
-	return v;
-}
-
-static int ring_format(void *head, size_t head_len, void *opaque)
-{
-	const struct ring_open_ctx *ctx = opaque;
-	const orbit_ring_t *ring = ctx->ring;
-	const struct ring_layout *layout = ring->layout;
-	uint8_t *h = head;
-	uint64_t capacity = ring->capacity;
-	uint32_t magic = RING_MAGIC, version = layout->version;
-
-	(void)head_len;
-	memcpy(h + layout->hdr_magic, &magic, sizeof(magic));
-	memcpy(h + layout->hdr_version, &version, sizeof(version));
-	h[layout->hdr_kind] = ring->kind;
-	memcpy(h + layout->hdr_capacity, &capacity, sizeof(capacity));
-	if (layout == &layout_v2) {
-		uint32_t payload = ring->payload_max, stride = (uint32_t)ring->stride;
-
-		memcpy(h + layout->hdr_payload_capacity, &payload, sizeof(payload));
-		memcpy(h + layout->hdr_slot_stride, &stride, sizeof(stride));
-	}
-	return 0;
-}
-
-/* A stored header, decoded: what a join compares with its geometry and a probe reports. */
-struct ring_header {
-	uint8_t kind;
-	uint64_t capacity;
-	uint32_t payload_max;
-	uint64_t stride; /* stored in layout 2, implied by layout 1 */
-};
-
-static bool magic_at(const uint8_t *head, size_t len, const struct ring_layout *layout)
-{
-	return len >= layout->hdr_magic + sizeof(uint32_t) &&
-	       head_u32(head, layout->hdr_magic) == RING_MAGIC;
-}
-
-/*
- * The layout whose magic and version the header carries, or NULL. Layout 2 is tried
- * first: its head (write_pos, at 0) can take any value, 0x14F524254 included, whose
- * two halves read as layout 1's magic and version, whereas layout 1 keeps its
- * capacity, a power of two, where layout 2 keeps the magic.
- */
-static const struct ring_layout *header_layout(const uint8_t *head, size_t len)
-{
-	static const struct ring_layout *const layouts[] = { &layout_v2, &layout_v1 };
-
-	for (size_t i = 0; i < ORBIT_ARRAY_SIZE(layouts); i++) {
-		const struct ring_layout *layout = layouts[i];
-
-		if (len >= layout->header_size && magic_at(head, len, layout) &&
-		    head_u32(head, layout->hdr_version) == layout->version)
-			return layout;
-	}
-	return NULL;
-}
-
-/*
- * Every byte of the layout's header zero (of those there are): nobody wrote it yet, for
- * a creator writes the header before anything else, and liborbit in one write. Any
- * byte set means someone did and may be using the segment: it is checked, never
- * formatted over.
- */
-static bool header_blank(const uint8_t *head, size_t len, const struct ring_layout *layout)
-{
-	size_t n = len < layout->header_size ? len : layout->header_size;
-
-	for (size_t i = 0; i < n; i++)
-		if (head[i])
-			return false;
-	return true;
-}
-
-static void header_decode(const uint8_t *head, const struct ring_layout *layout,
-			  struct ring_header *h)
-{
-	h->kind = head[layout->hdr_kind];
-	h->capacity = head_u64(head, layout->hdr_capacity);
-	if (layout == &layout_v2) {
-		h->payload_max = head_u32(head, layout->hdr_payload_capacity);
-		h->stride = head_u32(head, layout->hdr_slot_stride);
-	} else {
-		h->payload_max = RING_PAYLOAD_V1;
-		h->stride = slot_stride(layout, RING_PAYLOAD_V1);
-	}
-}
-
-static int check_mismatch(const char *name, const char *what, uint64_t found, uint64_t expected)
-{
-	orbit_log_debug("%s: %s is %llu, the fleet expects %llu", name, what,
-			(unsigned long long)found, (unsigned long long)expected);
-	return -EPROTO;
-}
-
-static int ring_check(const void *head_bytes, size_t head_len, uint64_t object_size, void *opaque)
-{
-	const struct ring_open_ctx *ctx = opaque;
-	const orbit_ring_t *ring = ctx->ring;
-	const struct ring_layout *layout = header_layout(head_bytes, head_len);
-	struct ring_header h;
-
-	if (header_blank(head_bytes, head_len, ring->layout))
-		return REGION_UNFORMATTED;
-	if (!layout) {
-		orbit_log_debug("%s: not a ring header of layout 1 or 2 (%zu bytes)", ctx->name,
-				head_len);
-		return -EPROTO;
-	}
-	if (layout != ring->layout)
-		return check_mismatch(ctx->name, "layout", layout->version, ring->layout->version);
-	header_decode(head_bytes, layout, &h);
-	if (h.kind != ring->kind)
-		return check_mismatch(ctx->name, "kind", h.kind, ring->kind);
-	if (h.capacity != ring->capacity)
-		return check_mismatch(ctx->name, "capacity", h.capacity, ring->capacity);
-	if (h.payload_max != ring->payload_max)
-		return check_mismatch(ctx->name, "payload capacity", h.payload_max,
-				      ring->payload_max);
-	if (h.stride != ring->stride)
-		return check_mismatch(ctx->name, "slot stride", h.stride, ring->stride);
-	if (object_size != ctx->size)
-		return check_mismatch(ctx->name, "object size", object_size, ctx->size);
-	return 0;
-}
-
-/* A header a join could recreate: what it says adds up, and to the object's size. */
-static bool header_joinable(const struct ring_layout *layout, const struct ring_header *h,
-			    uint64_t object_size)
-{
-	if (h->capacity < 2 || h->capacity > UINT32_MAX || (h->capacity & (h->capacity - 1)))
-		return false;
-	/* 256 selects layout 1 in a join, so layout 2 cannot carry it. */
-	if (layout == &layout_v2 && (h->payload_max == 0 || h->payload_max == RING_PAYLOAD_V1 ||
-				     h->stride != slot_stride(layout, h->payload_max)))
-		return false;
-	return object_size == layout->header_size + h->capacity * h->stride;
-}
+/* ---- opening ---- */
 
 int ring_probe(const char *shm_name, struct ring_config *config)
 {
 	uint8_t head[REGION_HEAD_MAX];
-	const struct ring_layout *layout;
-	struct ring_header h;
+	struct ring_geometry geo;
 	uint64_t object_size;
 	size_t got;
 	mode_t mode;
 	int ret;
 
-	ret = region_probe_shm(shm_name, config->owner, head, layout_v1.header_size, &got,
+	ret = region_probe_shm(shm_name, config->owner, head, ring_header_probe_len(), &got,
 			       &object_size, &mode);
 	if (ret < 0)
 		return ret;
-	layout = header_layout(head, got);
-	if (header_blank(head, got, &layout_v1) || header_blank(head, got, &layout_v2))
-		return -EAGAIN;
-	if (!layout)
-		return -EPROTO;
-	header_decode(head, layout, &h);
-	if (h.kind != config->kind || !header_joinable(layout, &h, object_size)) {
+	ret = ring_header_probe(head, got, object_size, config->kind, &geo);
+	if (ret == -EPROTO)
 		orbit_log_debug("%s: header does not describe a kind %u ring of its size", shm_name,
 				config->kind);
-		return -EPROTO;
-	}
-	config->capacity = (uint32_t)h.capacity;
-	config->payload_max = h.payload_max;
+	if (ret < 0)
+		return ret;
+	config->capacity = geo.capacity;
+	config->payload_max = geo.payload_max;
 	config->mode = mode;
 	return 0;
 }
@@ -478,37 +244,32 @@ int ring_probe(const char *shm_name, struct ring_config *config)
 int ring_open(const struct ring_config *config, orbit_ring_t **out)
 {
 	orbit_ring_t *ring = calloc(1, sizeof(*ring));
-	struct ring_open_ctx ctx = { .ring = ring, .name = config->shm_name };
+	struct ring_segment segment = { .geo = &ring->geo, .name = config->shm_name };
 	struct region_spec spec;
 	uint8_t *base;
 	int ret;
 
 	if (!ring)
 		return -ENOMEM;
-	ring->layout = config->payload_max == RING_PAYLOAD_V1 ? &layout_v1 : &layout_v2;
-	ring->kind = config->kind;
+	ret = ring_geometry_init(&ring->geo, config->kind, config->capacity, config->payload_max);
+	if (ret < 0) {
+		free(ring);
+		return ret;
+	}
 	ring->node = config->node;
-	ring->capacity = config->capacity;
 	ring->mask = config->capacity - 1;
-	ring->payload_max = config->payload_max;
-	ring->stride = slot_stride(ring->layout, config->payload_max);
 	ring->leases = config->leases;
 	ring->bells = config->bells;
 	ring->stall_ns = config->stall_ns;
-	if (config->capacity > (SIZE_MAX - ring->layout->header_size) / ring->stride) {
-		free(ring);
-		return -ENOMEM;
-	}
-	ctx.size = ring->layout->header_size + (size_t)config->capacity * ring->stride;
 	spec = (struct region_spec){
 		.name = config->shm_name,
 		.owner = config->owner,
-		.size = ctx.size,
-		.head_len = ring->layout->header_size,
+		.size = ring->geo.size,
+		.head_len = ring->geo.layout->header_size,
 		.mode = config->mode,
-		.init = ring_format,
-		.check = ring_check,
-		.ctx = &ctx,
+		.init = ring_header_init,
+		.check = ring_header_check,
+		.ctx = &segment,
 	};
 	ret = config->shm_name ? region_open_shm(&spec, &ring->region)
 			       : region_open_local(&spec, &ring->region);
@@ -517,11 +278,11 @@ int ring_open(const struct ring_config *config, orbit_ring_t **out)
 		return ret;
 	}
 	base = ring->region.base;
-	ring->slots = base + ring->layout->header_size;
-	ring->write_pos = field64(base, ring->layout->hdr_write_pos);
-	ring->futex_word = field32(base, ring->layout->hdr_futex);
-	ring->waiters = field32(base, ring->layout->hdr_waiters);
-	ring->bells_armed = field32(base, ring->layout->hdr_bells);
+	ring->slots = base + ring->geo.layout->header_size;
+	ring->write_pos = field64(base, ring->geo.layout->hdr_write_pos);
+	ring->futex_word = field32(base, ring->geo.layout->hdr_futex);
+	ring->waiters = field32(base, ring->geo.layout->hdr_waiters);
+	ring->bells_armed = field32(base, ring->geo.layout->hdr_bells);
 	pthread_mutex_init(&ring->watch_lock, NULL);
 	ring_poller_init(&ring->poller);
 	*out = ring;
@@ -582,7 +343,7 @@ static int older_claim(const orbit_ring_t *ring, struct slot_wait *wait, _Atomic
  */
 static enum take_result slot_take(const orbit_ring_t *ring, uint8_t *slot, uint64_t c)
 {
-	_Atomic uint64_t *seq = field64(slot, ring->layout->slot_seq);
+	_Atomic uint64_t *seq = field64(slot, ring->geo.layout->slot_seq);
 	const uint64_t mine = 2 * c + 1;
 	uint64_t s = atomic_load_explicit(seq, memory_order_relaxed);
 	struct slot_wait wait = { 0 };
@@ -606,7 +367,7 @@ static enum take_result slot_take(const orbit_ring_t *ring, uint8_t *slot, uint6
 			}
 			orbit_log_debug("ring %u: taking over the slot of counter %llu, whose "
 					"writer is gone",
-					ring->kind, (unsigned long long)seq_counter(s));
+					ring->geo.kind, (unsigned long long)seq_counter(s));
 		}
 		/* Acquire: pairs with the older lap's release commit, ordering its content stores before ours. */
 		if (atomic_compare_exchange_weak_explicit(seq, &s, mine, memory_order_acquire,
@@ -624,7 +385,7 @@ static enum take_result slot_take(const orbit_ring_t *ring, uint8_t *slot, uint6
 static void slot_fill(const orbit_ring_t *ring, uint8_t *slot, orbit_id_t id, uint8_t frame_kind,
 		      uint64_t ver, const void *payload, size_t len)
 {
-	const struct ring_layout *layout = ring->layout;
+	const struct ring_layout *layout = ring->geo.layout;
 
 	atomic_store_explicit(field64(slot, layout->slot_id), id, memory_order_relaxed);
 	atomic_store_explicit(field8(slot, layout->slot_kind), frame_kind, memory_order_relaxed);
@@ -642,7 +403,7 @@ static void slot_fill(const orbit_ring_t *ring, uint8_t *slot, orbit_id_t id, ui
  */
 static bool slot_commit(const orbit_ring_t *ring, uint8_t *slot, uint64_t c, bool recorded)
 {
-	_Atomic uint64_t *seq = field64(slot, ring->layout->slot_seq);
+	_Atomic uint64_t *seq = field64(slot, ring->geo.layout->slot_seq);
 	uint64_t mine = 2 * c + 1;
 
 	if (recorded) {
@@ -676,7 +437,7 @@ static void wake_waiters(const orbit_ring_t *ring, uint64_t c)
 		futex_op(ring, FUTEX_WAKE, INT_MAX, NULL);
 	}
 	if (atomic_load_explicit(ring->bells_armed, memory_order_seq_cst) != 0 && ring->bells)
-		bells_ring(ring->bells, ring->bells_armed, ring->kind, c);
+		bells_ring(ring->bells, ring->bells_armed, ring->geo.kind, c);
 }
 
 /*
@@ -701,7 +462,7 @@ static void prefetch_write(const void *p)
 static void slot_prefetch(const orbit_ring_t *ring, uint64_t c, size_t len)
 {
 	uint8_t *slot = slot_of(ring, c);
-	size_t end = ring->layout->slot_payload + len;
+	size_t end = ring->geo.layout->slot_payload + len;
 
 	for (size_t off = 0; off < end; off += 64)
 		prefetch_write(slot + off);
@@ -713,7 +474,7 @@ static int frame_write(orbit_ring_t *ring, uint64_t c, bool recorded, const orbi
 
 	switch (slot_take(ring, slot, c)) {
 	case TAKE_OK:
-		slot_fill(ring, slot, id_make(ring->kind, ring->node, c), msg->kind, msg->ver,
+		slot_fill(ring, slot, id_make(ring->geo.kind, ring->node, c), msg->kind, msg->ver,
 			  msg->payload, msg->len);
 		return slot_commit(ring, slot, c, recorded) ? 0 : -ESTALE;
 	case TAKE_OVERWRITTEN:
@@ -742,24 +503,24 @@ static size_t frames_write(orbit_ring_t *ring, const orbit_msg_t *msgs, size_t n
 	/* The record says "about to take a counter" before the counter exists, so no
 	 * counter is ever claimed by nobody (orbit(7), Liveness). */
 	if (rec)
-		lease_pending(rec, ring->kind);
+		lease_pending(rec, ring->geo.kind);
 	/* seq_cst: the other half of the Dekker pair in wake_waiters(). */
 	c = atomic_fetch_add_explicit(ring->write_pos, n, memory_order_seq_cst);
 	if (rec)
-		lease_claim(rec, ring->kind, c, c + n);
+		lease_claim(rec, ring->geo.kind, c, c + n);
 	for (i = 0; n > 1 && i < n && i < WRITE_AHEAD; i++)
 		slot_prefetch(ring, c + i, msgs[i].len);
 	for (i = 0; i < n; i++) {
 		if (i + WRITE_AHEAD < n)
 			slot_prefetch(ring, c + i + WRITE_AHEAD, msgs[i + WRITE_AHEAD].len);
 		if (rec && i)
-			lease_advance(rec, ring->kind, c + i);
+			lease_advance(rec, ring->geo.kind, c + i);
 		ret = frame_write(ring, c + i, rec != NULL, &msgs[i]);
 		if (ret < 0)
 			break;
 	}
 	if (rec && ret < 0)
-		lease_drop(rec, ring->kind, c + i);
+		lease_drop(rec, ring->geo.kind, c + i);
 	else if (rec)
 		lease_idle(rec);
 	wake_waiters(ring, c + n - 1);
@@ -773,7 +534,7 @@ static int msg_check(const char *call, const orbit_ring_t *ring, const orbit_msg
 {
 	if (!msg->payload && msg->len)
 		return ORBIT_INVALID("%s: payload is NULL, len %zu", call, msg->len);
-	return msg->len > ring->payload_max ? -EMSGSIZE : 0;
+	return msg->len > ring->geo.payload_max ? -EMSGSIZE : 0;
 }
 
 ORBIT_EXPORT int orbit_ring_write(orbit_ring_t *ring, uint8_t frame_kind, uint64_t ver,
@@ -789,7 +550,7 @@ ORBIT_EXPORT int orbit_ring_write(orbit_ring_t *ring, uint8_t frame_kind, uint64
 	if (ret < 0)
 		return ret;
 	if (frames_write(ring, &msg, 1, &c, &ret) && id)
-		*id = id_make(ring->kind, ring->node, c);
+		*id = id_make(ring->geo.kind, ring->node, c);
 	return ret;
 }
 
@@ -805,7 +566,7 @@ ORBIT_EXPORT int orbit_ring_write_batch(orbit_ring_t *ring, const orbit_msg_t *m
 	if (!msgs && count)
 		return ORBIT_INVALID("%s: msgs is NULL, count %zu", __func__, count);
 	/* A batch longer than a lap would overwrite itself. */
-	n = count < ring->capacity ? count : ring->capacity;
+	n = count < ring->geo.capacity ? count : ring->geo.capacity;
 	for (size_t i = 0; i < n; i++) {
 		ret = msg_check(__func__, ring, &msgs[i]);
 		if (ret < 0)
@@ -815,7 +576,7 @@ ORBIT_EXPORT int orbit_ring_write_batch(orbit_ring_t *ring, const orbit_msg_t *m
 		return 0;
 	written = frames_write(ring, msgs, n, &c, &ret);
 	if (written && first)
-		*first = id_make(ring->kind, ring->node, c);
+		*first = id_make(ring->geo.kind, ring->node, c);
 	return written ? (int)written : ret;
 }
 
@@ -842,7 +603,7 @@ static int unread_reason(uint64_t c, uint64_t seq)
 static int frame_verify(const orbit_ring_t *ring, uint64_t c, const orbit_frame_t *snap,
 			orbit_frame_t *frame, size_t size)
 {
-	if (snap->len > ring->payload_max || id_kind(snap->id) != ring->kind ||
+	if (snap->len > ring->geo.payload_max || id_kind(snap->id) != ring->geo.kind ||
 	    id_counter(snap->id) != (c & ID_COUNTER_MASK))
 		return -EPROTO;
 	*frame = *snap;
@@ -852,7 +613,7 @@ static int frame_verify(const orbit_ring_t *ring, uint64_t c, const orbit_frame_
 static int slot_read(const orbit_ring_t *ring, uint64_t c, orbit_frame_t *frame, void *buf,
 		     size_t size)
 {
-	const struct ring_layout *layout = ring->layout;
+	const struct ring_layout *layout = ring->geo.layout;
 	uint8_t *slot = slot_of(ring, c);
 	_Atomic uint64_t *seq = field64(slot, layout->slot_seq);
 	const uint64_t committed = 2 * c + 2;
@@ -874,7 +635,7 @@ static int slot_read(const orbit_ring_t *ring, uint64_t c, orbit_frame_t *frame,
 			atomic_load_explicit(field64(slot, layout->slot_ver), memory_order_relaxed);
 		snap.len =
 			atomic_load_explicit(field32(slot, layout->slot_len), memory_order_relaxed);
-		if (snap.len <= ring->payload_max)
+		if (snap.len <= ring->geo.payload_max)
 			copy_out(buf, slot + layout->slot_payload,
 				 snap.len < size ? snap.len : size);
 		/* Acquire fence: pairs with the writer's release fence in slot_take(), so content
@@ -925,7 +686,7 @@ ORBIT_EXPORT int orbit_ring_read(orbit_ring_t *ring, orbit_id_t id, orbit_frame_
 
 	if (ret < 0)
 		return ret;
-	if (id_kind(id) != ring->kind)
+	if (id_kind(id) != ring->geo.kind)
 		return -ENOENT;
 	return read_counter(ring, counter_of_id(load_head(ring), id), frame, buf, size);
 }
@@ -998,7 +759,7 @@ static enum claim_verdict claim_give_up(const orbit_ring_t *ring, _Atomic uint64
 	if (!atomic_compare_exchange_strong_explicit(seq, &s, SEQ_GIVEN_UP | (2 * c + 1),
 						     memory_order_relaxed, memory_order_relaxed))
 		return CLAIM_SETTLED;
-	orbit_log_debug("ring %u: gave up counter %llu, whose writer is gone", ring->kind,
+	orbit_log_debug("ring %u: gave up counter %llu, whose writer is gone", ring->geo.kind,
 			(unsigned long long)c);
 	return CLAIM_LOST;
 }
@@ -1011,7 +772,7 @@ static enum claim_verdict claim_give_up(const orbit_ring_t *ring, _Atomic uint64
  */
 static enum claim_verdict claim_judge(orbit_ring_t *ring, uint64_t c, uint64_t *until_ns)
 {
-	_Atomic uint64_t *seq = field64(slot_of(ring, c), ring->layout->slot_seq);
+	_Atomic uint64_t *seq = field64(slot_of(ring, c), ring->geo.layout->slot_seq);
 	uint64_t s = atomic_load_explicit(seq, memory_order_relaxed);
 	uint64_t now, until;
 
@@ -1090,12 +851,12 @@ static int cursor_next(orbit_ring_t *ring, uint64_t *cursor, orbit_frame_t *fram
 			ret = -EAGAIN;
 			break;
 		}
-		lapped = head - c > ring->capacity;
+		lapped = head - c > ring->geo.capacity;
 		/* A writer's claim of this very counter survives the laps that gave up on it:
 		 * judged before any jump. Anything else a lap behind is lost. */
 		if (lapped && ret != -EAGAIN) {
-			*skipped += head - ring->capacity - c;
-			c = head - ring->capacity;
+			*skipped += head - ring->geo.capacity - c;
+			c = head - ring->geo.capacity;
 			continue;
 		}
 		if (ret == -EAGAIN || ret == SLOT_UNREACHED) {
@@ -1110,8 +871,8 @@ static int cursor_next(orbit_ring_t *ring, uint64_t *cursor, orbit_frame_t *fram
 				continue;
 		}
 		if (lapped) {
-			*skipped += head - ring->capacity - c;
-			c = head - ring->capacity;
+			*skipped += head - ring->geo.capacity - c;
+			c = head - ring->geo.capacity;
 			continue;
 		}
 		/* Overwritten, impossible, or given up: lost, and the cursor moves on. */
@@ -1186,14 +947,14 @@ static bool head_passed(orbit_ring_t *ring, uint64_t cursor, uint64_t *until_ns)
  */
 static bool cursor_settled(orbit_ring_t *ring, uint64_t cursor, uint64_t *until_ns)
 {
-	_Atomic uint64_t *seq = field64(slot_of(ring, cursor), ring->layout->slot_seq);
+	_Atomic uint64_t *seq = field64(slot_of(ring, cursor), ring->geo.layout->slot_seq);
 
 	if (!head_passed(ring, cursor, until_ns))
 		return false;
 	if (cursor > RING_COUNTER_MAX)
 		return true;
 	/* As orbit_ring_next() sees it: a lap behind, only the cursor's own claim holds it. */
-	if (load_head(ring) - cursor > ring->capacity &&
+	if (load_head(ring) - cursor > ring->geo.capacity &&
 	    atomic_load_explicit(seq, memory_order_relaxed) != 2 * cursor + 1)
 		return true;
 	if (claim_judge(ring, cursor, until_ns) != CLAIM_WAIT)
@@ -1366,7 +1127,7 @@ static int poller_bell(orbit_ring_t *ring, struct ring_poller *poller)
 		return 0;
 	if (!ring->bells)
 		return -ENOTSUP;
-	return bell_open(ring->bells, ring->kind, &poller->bell);
+	return bell_open(ring->bells, ring->geo.kind, &poller->bell);
 }
 
 int ring_poller_fd(orbit_ring_t *ring, struct ring_poller *poller)
@@ -1423,10 +1184,10 @@ ORBIT_EXPORT int orbit_ring_reset(orbit_ring_t *ring)
 {
 	if (!ring)
 		return ORBIT_INVALID("%s: ring is NULL", __func__);
-	for (uint32_t i = 0; i < ring->capacity; i++) {
+	for (uint32_t i = 0; i < ring->geo.capacity; i++) {
 		_Atomic uint64_t *word = field64(slot_of(ring, i), 0);
 
-		for (size_t w = 0; w < ring->stride / 8; w++)
+		for (size_t w = 0; w < ring->geo.stride / 8; w++)
 			atomic_store_explicit(&word[w], 0, memory_order_relaxed);
 	}
 	/* Release: cleared slots are visible before the head reads 0 (pairs with readers' seq loads). */
@@ -1441,15 +1202,15 @@ ORBIT_EXPORT uint64_t orbit_ring_head(const orbit_ring_t *ring)
 
 ORBIT_EXPORT uint8_t orbit_ring_kind(const orbit_ring_t *ring)
 {
-	return ring ? ring->kind : 0;
+	return ring ? ring->geo.kind : 0;
 }
 
 ORBIT_EXPORT uint32_t orbit_ring_capacity(const orbit_ring_t *ring)
 {
-	return ring ? ring->capacity : 0;
+	return ring ? ring->geo.capacity : 0;
 }
 
 ORBIT_EXPORT uint32_t orbit_ring_payload_max(const orbit_ring_t *ring)
 {
-	return ring ? ring->payload_max : 0;
+	return ring ? ring->geo.payload_max : 0;
 }
