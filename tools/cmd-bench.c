@@ -6,19 +6,23 @@
  * with the machine's cache-line limit for scale. The measuring is benchutil's
  * (bench/); this file chooses the figures, runs them and reports them.
  */
-#include "tool.h"
-
-#include "benchutil.h"
-#include "redis.h"
-#include "transport.h"
+#include <orbit.h>
 
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "output.h"
+#include "benchutil.h"
+#include "redis.h"
+#include "transport.h"
 
 #define TIMEOUT_S 60
 /* A ping-pong's timed sample lasts at least this long, so it amortises the timer. */

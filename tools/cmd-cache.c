@@ -3,12 +3,18 @@
  * orbit cache: get, put or delete one key of a fleet's cache (the ring
  * ORBIT_KIND_CACHE), as any process of the fleet would.
  */
-#include "tool.h"
+#include <orbit.h>
 
 #include <errno.h>
 #include <getopt.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "fleets.h"
+#include "output.h"
 
 static const char cache_help[] =
 	"Usage: orbit cache [--json] [--hex] FLEET get KEY\n"

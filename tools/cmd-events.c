@@ -3,12 +3,19 @@
  * orbit events: a fleet's events, decoded, from the oldest retained one, then
  * followed as they are published.
  */
-#include "tool.h"
+#include <orbit.h>
 
 #include <errno.h>
 #include <getopt.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "fleets.h"
+#include "follow.h"
+#include "output.h"
 
 static const char events_help[] =
 	"Usage: orbit events [--count N] [--timeout-ms MS] [--no-follow] [--hex] [--json]\n"

@@ -4,12 +4,19 @@
  * counter, or the new ones followed with a cursor, and the frames that could
  * not be shown counted as lost.
  */
-#include "tool.h"
+#include <orbit.h>
 
 #include <errno.h>
 #include <getopt.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "fleets.h"
+#include "follow.h"
+#include "output.h"
 
 static const char dump_help[] =
 	"Usage: orbit dump [--from N] [--hex] [--json] FLEET KIND\n"

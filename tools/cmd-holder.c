@@ -3,11 +3,17 @@
  * orbit holder: which node holds a contest subject of a fleet now, as
  * orbit_contest_holder sees it. Reads only: it never claims.
  */
-#include "tool.h"
+#include <orbit.h>
 
 #include <errno.h>
 #include <getopt.h>
+#include <stdio.h>
 #include <string.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "fleets.h"
+#include "output.h"
 
 static const char holder_help[] =
 	"Usage: orbit holder [--json] FLEET SUBJECT_KIND LABEL\n"

@@ -4,12 +4,16 @@
  * owner, mode) and their headers (probe, then a join). Names come from /dev/shm,
  * where anyone can create any name: they are escaped like frame bytes.
  */
-#include "tool.h"
-
 #include <getopt.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "fleets.h"
+#include "output.h"
 
 static const char ls_help[] =
 	"Usage: orbit ls [--all] [--json] [FLEET]\n"

@@ -3,12 +3,19 @@
  * orbit members: which nodes of a fleet are alive, stale or missing, from the
  * newest heartbeat of each in the ring ORBIT_KIND_HEARTBEAT.
  */
-#include "tool.h"
+#include <orbit.h>
 
 #include <getopt.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "fleets.h"
+#include "output.h"
+#include "basics.h"
 
 #define MEMBERS_DEFAULT_MAX_AGE_MS 5000
 

@@ -4,15 +4,22 @@
  * its heartbeats say someone is still there, and never a segment that another user
  * owns under the fleet's names unless told whose it is. Says exactly what went.
  */
-#include "tool.h"
+#include <orbit.h>
 
 #include <errno.h>
 #include <getopt.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "fleets.h"
+#include "output.h"
+#include "basics.h"
 
 #define RM_DEFAULT_WINDOW_MS 5000
 /* Nodes named in the refusal; the rest are counted. */

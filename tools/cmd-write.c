@@ -4,13 +4,18 @@
  * one of its rings, from a shell script. Both write into a fleet that exists (or,
  * with --create, make it) and give a new ring the options the fleet's rings share.
  */
-#include "tool.h"
+#include <orbit.h>
 
 #include <errno.h>
 #include <getopt.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "fleets.h"
 
 /* A frame's payload is at most this large in any ring liborbit makes. */
 #define WRITE_PAYLOAD_MAX (1u << 20)

@@ -4,17 +4,23 @@
  * --owner's), segment names found in /dev/shm, rings joined with the options their
  * headers give (orbit_fleet_probe), and what a failure means, in words.
  */
-#include "tool.h"
+#include "fleets.h"
+
+#include <orbit.h>
 
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <pwd.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "cli.h"
+#include "basics.h"
 
 #define SEGMENT_PREFIX "orbit-"
 
@@ -501,7 +507,7 @@ void tool_ring_info(const char *fleet, uint8_t kind, uid_t uid, struct tool_ring
 	info->have_header = true;
 	info->capacity = opts.capacity;
 	info->payload_max = opts.payload_max;
-	info->layout = info->payload_max == 256 ? 1 : 2;
+	info->layout = info->payload_max == ORBIT_LAYOUT1_PAYLOAD ? 1 : 2;
 	/* Another user's fleet that is not shared with our group shows its header only. */
 	info->status = ring_join(fleet, kind, 0, TOOL_FLEET_SIZE, &opts, &r);
 	if (info->status == -EACCES && uid != geteuid())

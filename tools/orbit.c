@@ -3,9 +3,14 @@
  * orbit: look into, clean up, demonstrate and measure liborbit fleets. This file
  * is the command table and the dispatch; each command lives in its cmd-*.c.
  */
-#include "tool.h"
+#include <orbit.h>
 
+#include <stdio.h>
 #include <string.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "fleets.h"
 
 struct command {
 	const char *name;

@@ -1,16 +1,87 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The orbit tool's two output forms: text tables with aligned columns, and a
- * small streaming JSON writer whose strings are always valid JSON.
+ * The orbit tool's output: bytes, ages and times as text, text tables with aligned
+ * columns, and a small streaming JSON writer whose strings are always valid JSON.
  */
-#include "tool.h"
+#include "output.h"
 
 #include <assert.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+#include "cli.h"
+
+char *tool_escape(const void *data, size_t len, bool hex)
+{
+	static const char digits[] = "0123456789abcdef";
+	const uint8_t *bytes = data;
+	char *out = tool_calloc(len * 4 + 1, 1);
+	char *p = out;
+
+	for (size_t i = 0; i < len; i++) {
+		uint8_t b = bytes[i];
+
+		if (hex) {
+			*p++ = digits[b >> 4];
+			*p++ = digits[b & 15];
+		} else if (b == '\\') {
+			*p++ = '\\';
+			*p++ = '\\';
+		} else if (b == '\n' || b == '\r' || b == '\t') {
+			*p++ = '\\';
+			*p++ = b == '\n' ? 'n' : b == '\r' ? 'r' : 't';
+		} else if (b >= 0x20 && b < 0x7f) {
+			*p++ = (char)b;
+		} else {
+			*p++ = '\\';
+			*p++ = 'x';
+			*p++ = digits[b >> 4];
+			*p++ = digits[b & 15];
+		}
+	}
+	*p = '\0';
+	return out;
+}
+
+void tool_format_age(int64_t age_ms, char *buf, size_t size)
+{
+	const char *sign = age_ms < 0 ? "-" : "";
+	uint64_t ms = age_ms < 0 ? -(uint64_t)age_ms : (uint64_t)age_ms;
+	uint64_t s = ms / 1000;
+
+	if (ms < 1000)
+		snprintf(buf, size, "%s%llums", sign, (unsigned long long)ms);
+	else if (s < 60)
+		snprintf(buf, size, "%s%llu.%llus", sign, (unsigned long long)s,
+			 (unsigned long long)(ms % 1000 / 100));
+	else if (s < 3600)
+		snprintf(buf, size, "%s%llum%02llus", sign, (unsigned long long)(s / 60),
+			 (unsigned long long)(s % 60));
+	else if (s < 86400)
+		snprintf(buf, size, "%s%lluh%02llum", sign, (unsigned long long)(s / 3600),
+			 (unsigned long long)(s % 3600 / 60));
+	else
+		snprintf(buf, size, "%s%llud%02lluh", sign, (unsigned long long)(s / 86400),
+			 (unsigned long long)(s % 86400 / 3600));
+}
+
+void tool_format_time(uint64_t stamp_ms, char *buf, size_t size)
+{
+	time_t secs = (time_t)(stamp_ms / 1000);
+	char date[32];
+	struct tm tm;
+
+	if (!gmtime_r(&secs, &tm) || !strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm)) {
+		snprintf(buf, size, "%llu", (unsigned long long)stamp_ms);
+		return;
+	}
+	snprintf(buf, size, "%s.%03uZ", date, (unsigned)(stamp_ms % 1000));
+}
 
 void table_init(struct table *t, const struct table_column *columns, size_t ncolumns)
 {

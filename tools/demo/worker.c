@@ -5,8 +5,7 @@
  * when free, works on it (renewing its claim) for a while, releases it and
  * rests so the others get a turn. What it does is also published as events.
  */
-#include "demo.h"
-#include "tool.h"
+#include <orbit.h>
 
 #include <errno.h>
 #include <math.h>
@@ -14,6 +13,9 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "demo.h"
+#include "cli.h"
 
 struct worker {
 	orbit_fleet_t *fleet;

@@ -4,13 +4,18 @@
  * workers' loads, their heartbeats, the events, the job's holder) and the
  * table it draws from that alone.
  */
-#include "demo.h"
-#include "tool.h"
+#include <orbit.h>
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "demo.h"
+#include "cli.h"
+#include "output.h"
+#include "basics.h"
 
 #define BAR_CELLS 12
 

@@ -9,13 +9,13 @@
  * liborbit, so each worker starts with no library state and joins the fleet by
  * name on its own, as independent programs would.
  */
-#include "demo.h"
-#include "tool.h"
+#include <orbit.h>
 
 #include <errno.h>
 #include <getopt.h>
 #include <langinfo.h>
 #include <locale.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -23,6 +23,13 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "demo.h"
+#include "cli.h"
+#include "commands.h"
+#include "fleets.h"
+#include "output.h"
+#include "basics.h"
 
 #define DEMO_WORKERS_DEFAULT 4
 #define DEMO_SECONDS_DEFAULT 5
