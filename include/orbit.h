@@ -27,7 +27,7 @@ extern "C" {
 #endif
 
 #define ORBIT_VERSION_MAJOR 1
-#define ORBIT_VERSION_MINOR 4
+#define ORBIT_VERSION_MINOR 5
 #define ORBIT_VERSION_PATCH 0
 
 /* Since 1.3: the header's version as one number, and a test for "at least this version". */
@@ -36,7 +36,7 @@ extern "C" {
 #define ORBIT_CHECK_VERSION(major, minor, patch) \
 	(ORBIT_VERSION_NUMBER >= (((major) << 16) | ((minor) << 8) | (patch)))
 
-/* The version of the loaded library, "1.4.0": a static string. orbit_version(3). */
+/* The version of the loaded library, "1.5.0": a static string. orbit_version(3). */
 const char *orbit_version(void);
 
 /* ---- Ids ---------------------------------------------------------------------- */

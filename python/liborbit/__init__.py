@@ -35,9 +35,9 @@ __all__ = [
     "Ring", "RingFollower", "ids", "probe", "version",
 ]
 
-__version__ = "1.4.0"
+__version__ = "1.5.0"
 
 
 def version() -> str:
-    """The version of the loaded liborbit.so.1, such as "1.4.0"."""
+    """The version of the loaded liborbit.so.1, such as "1.5.0"."""
     return str(lib.orbit_version().decode("ascii"))
