@@ -20,7 +20,7 @@ LIB_RANKS = {
     "lease": 2,
     "bell": 3,
     "ring-layout": 4,
-    "ring": 5,
+    "ring": 5, "ring-handle": 5, "ring-wait": 5,
     "fleet": 6, "subject": 6,
 }
 SUBSTRATE_RANK = 7
