@@ -2,7 +2,7 @@
 /*
  * bench/contest: the contest under load, through <orbit.h>: how many times a second one
  * subject changes hands between processes that contend for it, and the hammer of
- * tests/contest-hammer.c at full length (8 processes, 3 subjects, a contest ring of 64
+ * common/testing/contest-hammer.c at full length (8 processes, 3 subjects, a contest ring of 64
  * slots, holders renewing within a short TTL), which counts overlaps of valid leases and
  * fencing tokens that repeat or go backwards: both must be 0.
  */

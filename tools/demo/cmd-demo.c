@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * orbit demo: forks worker processes into a fresh shared-memory fleet
- * (demo-worker.c) and shows, live, what this process reads back from that
- * fleet (demo-view.c); then stops the workers and removes the fleet.
+ * (worker.c) and shows, live, what this process reads back from that
+ * fleet (view.c); then stops the workers and removes the fleet.
  *
  * Workers are forked, not exec'd: there is no hidden command to expose and no
  * binary to find again, and they are forked before this process touches

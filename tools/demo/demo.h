@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * orbit demo: what its worker processes publish (demo-worker.c) and what the
- * parent reads back from shared memory and draws (demo-view.c, cmd-demo.c).
+ * orbit demo: what its worker processes publish (worker.c) and what the
+ * parent reads back from shared memory and draws (view.c, cmd-demo.c).
  */
 #ifndef ORBIT_TOOL_DEMO_H
 #define ORBIT_TOOL_DEMO_H
@@ -51,7 +51,7 @@ struct demo_load {
 /* Joins the fleet as node and plays until *stop; returns the process exit status. */
 int demo_worker_run(const char *fleet, uint16_t node, uint16_t size, volatile sig_atomic_t *stop);
 
-/* ---- the parent's view of the fleet (demo-view.c) ---- */
+/* ---- the parent's view of the fleet (view.c) ---- */
 
 struct demo_row {
 	bool have_load;
