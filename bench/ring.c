@@ -519,8 +519,8 @@ static void print_method(const struct settings *set, orbit_ring_t *ring, const i
 		printf("pinning  none: one usable CPU, spinning figures skipped\n");
 	printf("timer    clock_gettime(CLOCK_MONOTONIC) costs %.1f ns\n", bench_timer_ns());
 	printf("ring     shm fleet, capacity %u, payload_max %u; 64- and 256-byte frames\n"
-	       "bare     the slot protocol alone (common/measure/bare.c): same slots, same guarantees,\n"
-	       "         no checks, in anonymous shared memory\n",
+	       "bare     the slot protocol alone (common/measure/bare.c): same slots,\n"
+	       "         same guarantees, no checks, in anonymous shared memory\n",
 	       orbit_ring_capacity(ring), orbit_ring_payload_max(ring));
 	printf("method   single thread: best of %u rounds of %zu operations, ns per operation;\n"
 	       "         read_at and next cycle over the %d counters behind the head\n",

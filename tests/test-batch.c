@@ -292,7 +292,6 @@ START_TEST(test_stopped_batch_writer_keeps_its_claim)
 	uint64_t cursor = 0, lost = 0, behind = PAUSED_AT + 1, behind_lost = 0;
 	orbit_ring_t *ring = join_with_stall_bound();
 	pid_t pid = spawn_stopped_batch();
-	int status;
 
 	ck_assert_uint_eq(orbit_ring_head(ring), BATCH);
 	ck_assert_int_eq(pattern_write(ring, 0, 100, NULL), 0);
@@ -315,9 +314,7 @@ START_TEST(test_stopped_batch_writer_keeps_its_claim)
 	}
 	ck_assert_uint_eq(lost, 0);
 	ck_assert_int_eq(kill(pid, SIGCONT), 0);
-	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-		      "the resumed batch did not complete (status 0x%x)", status);
+	test_reap_as(pid, "the resumed batch writer");
 	ck_assert_int_eq(
 		orbit_ring_next_batch(ring, &cursor, frames, out, MAX_LEN, BATCH + 1, &lost),
 		BATCH + 1 - PAUSED_AT);
@@ -385,7 +382,6 @@ START_TEST(test_batch_laps_a_stopped_batch)
 	uint64_t cursor = BATCH, lost = 0;
 	orbit_ring_t *ring = join_with_stall_bound();
 	pid_t pid = spawn_stopped_batch();
-	int status;
 
 	fill_msgs(ring, 0, BATCH, CAPACITY, msgs, in);
 	ck_assert_int_eq(orbit_ring_write_batch(ring, msgs, CAPACITY, NULL), held - BATCH);
@@ -393,9 +389,7 @@ START_TEST(test_batch_laps_a_stopped_batch)
 	/* The live writer's frame is still its own, and still being written. */
 	ck_assert_int_eq(orbit_ring_read_at(ring, PAUSED_AT, frames, out[0], MAX_LEN), -EAGAIN);
 	ck_assert_int_eq(kill(pid, SIGCONT), 0);
-	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-		      "the resumed batch did not complete (status 0x%x)", status);
+	test_reap_as(pid, "the resumed batch writer");
 	ck_assert_int_eq(orbit_ring_read_at(ring, PAUSED_AT, frames, out[0], MAX_LEN), 0);
 	ck_assert_int_eq(pattern_expect(ring, frames, out[0], 1, PAUSED_AT), 0);
 	for (uint64_t c = PAUSED_AT + 1; c < BATCH; c++) {

@@ -229,15 +229,6 @@ static pid_t spawn(void (*body)(const struct config *, int, struct stress *),
 	_exit(0);
 }
 
-static void assert_exited_cleanly(pid_t pid, const char *who)
-{
-	int status;
-
-	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-		      "%s process %ld died (status 0x%x)", who, (long)pid, status);
-}
-
 static void print_report(const struct config *cfg, const struct stress *shared, uint64_t ms)
 {
 	fprintf(stderr,
@@ -346,9 +337,9 @@ START_TEST(test_lapping_writers)
 	start = mono_ms();
 	close(release[1]);
 	for (int w = 0; w < WRITERS; w++)
-		assert_exited_cleanly(writers[w], "writer");
+		test_reap_as(writers[w], "writer");
 	for (int r = 0; r < READERS; r++)
-		assert_exited_cleanly(readers[r], "reader");
+		test_reap_as(readers[r], "reader");
 	print_report(cfg, shared, mono_ms() - start);
 	regressions = sampler_stop(&sampler);
 	seg_map_close(&map);
@@ -535,7 +526,6 @@ START_TEST(test_takeover_waits_for_each_holder)
 	orbit_frame_t frame;
 	uint16_t writer;
 	orbit_id_t id;
-	int status;
 	pid_t pid;
 
 	dead = seg_claim_and_abandon(&map);
@@ -559,9 +549,7 @@ START_TEST(test_takeover_waits_for_each_holder)
 	for (uint64_t c = dead + capacity + 1; c < dead + 2 * capacity; c++)
 		write_counter(ring, c);
 	ck_assert_int_eq(pattern_write(ring, 0, dead + 2 * capacity, &id), 0);
-	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-		      "the stalling writer failed (status 0x%x)", status);
+	test_reap_as(pid, "the stalling writer");
 
 	/* The slot holds the last lap's frame, whole. */
 	ck_assert_uint_eq(seg_load64(seg_slot(&map, dead), map.layout->slot_seq),
@@ -962,7 +950,7 @@ START_TEST(test_reader_keeping_up)
 		}
 		ck_assert_int_eq(pattern_write(ring, 0, c, NULL), 0);
 	}
-	assert_exited_cleanly(reader, "reader");
+	test_reap_as(reader, "reader");
 	fprintf(stderr,
 		"keeping up (payload_max %" PRIu32 "): delivered %" PRIu64 " lost %" PRIu64
 		" bad %" PRIu64 " errors %" PRIu64 " (last %d)%s\n",

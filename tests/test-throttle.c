@@ -404,15 +404,6 @@ static pid_t spawn(void (*body)(struct throttle *, int), struct throttle *shared
 	_exit(0);
 }
 
-static void reap(pid_t pid, const char *who)
-{
-	int status;
-
-	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-		      "%s process %ld died (status 0x%x)", who, (long)pid, status);
-}
-
 static uint64_t lappers_busy(const struct throttle *shared)
 {
 	uint64_t busy = 0;
@@ -488,11 +479,11 @@ START_TEST(test_throttled_writer_keeps_its_slot)
 	       mono_ms() - start < RUN_MAX_MS)
 		sleep_ms(50);
 	atomic_store(&shared->stop, 1);
-	reap(throttled, "throttled writer");
+	test_reap_as(throttled, "throttled writer");
 	for (int l = 0; l < LAPPERS; l++)
-		reap(lappers[l], "lapping writer");
+		test_reap_as(lappers[l], "lapping writer");
 	for (int r = 0; r < READERS; r++)
-		reap(readers[r], "reader");
+		test_reap_as(readers[r], "reader");
 	ms = mono_ms() - start;
 	periods = cpu_cgroup_throttled(&cg);
 	cpu_cgroup_remove(&cg);

@@ -41,13 +41,18 @@ uint64_t test_rng_below(uint64_t bound)
 	return (rng_state * 0x2545F4914F6CDD1Dull) % bound;
 }
 
-void test_reap(pid_t pid)
+void test_reap_as(pid_t pid, const char *who)
 {
 	int status;
 
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-	ck_assert(WIFEXITED(status));
-	ck_assert_int_eq(WEXITSTATUS(status), 0);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		      "%s (process %ld) did not exit 0 (status 0x%x)", who, (long)pid, status);
+}
+
+void test_reap(pid_t pid)
+{
+	test_reap_as(pid, "a child");
 }
 
 void test_run_child(int (*body)(void))

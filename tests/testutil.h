@@ -32,6 +32,9 @@ uint64_t test_rng_below(uint64_t bound);
 /* Waits for the child pid and asserts it exited with status 0. */
 void test_reap(pid_t pid);
 
+/* The same, naming the child in the failure message ("the paused writer"). */
+void test_reap_as(pid_t pid, const char *who);
+
 /* Forks a child that exits with body()'s result, and asserts that result was 0. */
 void test_run_child(int (*body)(void));
 
