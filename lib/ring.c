@@ -187,13 +187,14 @@ int ring_probe(const char *shm_name, struct ring_config *config)
 int ring_open(const struct ring_config *config, orbit_ring_t **out)
 {
 	orbit_ring_t *ring = calloc(1, sizeof(*ring));
-	struct ring_segment segment = { .geo = &ring->geo, .name = config->shm_name };
+	struct ring_segment segment;
 	struct region_spec spec;
 	uint8_t *base;
 	int ret;
 
 	if (!ring)
 		return -ENOMEM;
+	segment = (struct ring_segment){ .geo = &ring->geo, .name = config->shm_name };
 	ret = ring_geometry_init(&ring->geo, config->kind, config->capacity, config->payload_max);
 	if (ret < 0) {
 		free(ring);
