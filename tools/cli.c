@@ -8,12 +8,10 @@
 
 #include <errno.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 __attribute__((format(printf, 2, 0))) static void vreport(const char *command, const char *fmt,
 							  va_list ap)
