@@ -23,10 +23,7 @@ struct backoff {
 };
 
 /* For waits on more than a cache-line hand-off (a frame, an install): no spinning. */
-#define BACKOFF_YIELDING                \
-	{                               \
-		.rounds = BACKOFF_SPINS \
-	}
+#define BACKOFF_YIELDING ((struct backoff){ .rounds = BACKOFF_SPINS })
 
 void backoff_pause(struct backoff *b);
 
